@@ -1,0 +1,80 @@
+"""The exported graphs run in onnxruntime exactly as the PyTorch model, and the
+manifest describes the files it ships."""
+
+import hashlib
+import json
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from lightcap.export import FORMAT_VERSION
+
+
+def session(path):
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def test_manifest_lists_every_file_with_its_checksum(tiny_pack):
+    pack, manifest = tiny_pack
+    on_disk = json.loads((pack / "manifest.json").read_text())
+    assert on_disk == manifest
+    assert on_disk["format_version"] == FORMAT_VERSION
+    names = {f["path"] for f in on_disk["files"]}
+    assert names == {"tokenizer.json", "concepts.txt", "vision.onnx", "decoder.onnx"}
+    for entry in on_disk["files"]:
+        data = (pack / entry["path"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+        assert len(data) == entry["bytes"]
+    concepts = (pack / "concepts.txt").read_text().splitlines()
+    assert len(concepts) == on_disk["concepts"]["count"]
+
+
+def test_graph_signatures_match_the_manifest(tiny_pack):
+    pack, manifest = tiny_pack
+    for graph in manifest["graphs"].values():
+        s = session(pack / graph["file"])
+        for declared, actual in ((graph["inputs"], s.get_inputs()), (graph["outputs"], s.get_outputs())):
+            assert [t["name"] for t in declared] == [t.name for t in actual]
+            for t, a in zip(declared, actual):
+                assert t["shape"] == a.shape, t["name"]
+
+
+@torch.no_grad()
+def test_vision_graph_matches_pytorch(tiny_model, tiny_pack):
+    model, _ = tiny_model
+    pack, _ = tiny_pack
+    image = torch.rand(1, 3, 224, 224, generator=torch.Generator().manual_seed(1))
+    prefix = model.encode_prefix(model.backbone_grid(image))
+    ids, scores, keys, values = session(pack / "vision.onnx").run(None, {"image": image.numpy()})
+    assert ids.tolist() == prefix.concepts.ids.tolist()
+    np.testing.assert_allclose(scores, prefix.concepts.scores.numpy(), atol=1e-5)
+    np.testing.assert_allclose(keys, prefix.keys.numpy(), atol=1e-4)
+    np.testing.assert_allclose(values, prefix.values.numpy(), atol=1e-4)
+
+
+@pytest.mark.parametrize("beams,past,new", [(1, 0, 1), (3, 4, 1), (2, 0, 5), (2, 3, 2)])
+@torch.no_grad()
+def test_decoder_graph_matches_pytorch(tiny_model, tiny_pack, beams, past, new):
+    model, _ = tiny_model
+    pack, _ = tiny_pack
+    c = model.config
+    g = torch.Generator().manual_seed(2)
+    prefix = model.encode_prefix(model.backbone_grid(torch.rand(1, 3, 224, 224, generator=g)))
+    ids = torch.randint(1000, 5000, (beams, new), generator=g)
+    past_k = torch.randn(c.layers, beams, c.heads, past, c.head_dim, generator=g)
+    past_v = torch.randn(c.layers, beams, c.heads, past, c.head_dim, generator=g)
+    hidden, k, v = model.decode(ids, prefix.keys, prefix.values, past_k, past_v)
+    expected = model.log_probs(hidden[:, -1])
+    log_probs, present_k, present_v = session(pack / "decoder.onnx").run(None, {
+        "input_ids": ids.numpy(), "prefix_keys": prefix.keys.numpy(), "prefix_values": prefix.values.numpy(),
+        "past_keys": past_k.numpy(), "past_values": past_v.numpy(),
+    })
+    assert log_probs.shape == (beams, c.vocab_size)
+    assert present_k.shape == (c.layers, beams, c.heads, past + new, c.head_dim)
+    np.testing.assert_allclose(log_probs, expected.numpy(), atol=1e-4)
+    np.testing.assert_allclose(present_k, k.numpy(), atol=1e-5)
+    np.testing.assert_allclose(present_v, v.numpy(), atol=1e-5)
