@@ -1,1 +1,51 @@
-pub fn _placeholder() {}
+//! LightCap: on-device image captioning.
+//!
+//! A [`Captioner`] loads a model pack (two ONNX graphs, a tokenizer, a concept
+//! list and a manifest that ties them together) and turns an image into a
+//! one-line caption plus the concepts it saw, on the calling thread, with tract.
+//!
+//! ```no_run
+//! use lightcap::{Captioner, CaptionOptions, ImageInput};
+//! let captioner = Captioner::from_dir("models/default")?;
+//! let bytes = std::fs::read("photo.jpg").unwrap();
+//! let caption = captioner.caption(ImageInput::Encoded(&bytes), &CaptionOptions::default())?;
+//! println!("{} ({:?})", caption.text, caption.timings.total);
+//! # Ok::<(), lightcap::Error>(())
+//! ```
+//!
+//! Layout: `pack` loads and checks a pack against `manifest` (the contract with
+//! the Python exporter); `preprocess` turns images into the model's input;
+//! `captioner` runs the vision graph once and the decoder step per token;
+//! `decode` holds the greedy and beam search rules.
+
+mod captioner;
+mod decode;
+mod error;
+pub mod manifest;
+mod options;
+mod pack;
+mod preprocess;
+
+pub use captioner::{CancelToken, Caption, Captioner, Concept, Timings};
+pub use error::{Error, Result};
+pub use options::{CaptionOptions, DEFAULT_MAX_IMAGE_PIXELS, MAX_BEAM_SIZE};
+pub use pack::PackFiles;
+pub use preprocess::{ImageInput, PixelFormat, RawFrame};
+
+/// Preprocess an image exactly as `caption` does: [3, size, size] RGB planes in
+/// [0, 1]. Public for parity tests and for apps that want to show the model's view.
+pub fn preprocess_image(image: ImageInput<'_>, size: usize, max_pixels: u64) -> Result<Vec<f32>> {
+    let decoded = preprocess::decode(image, max_pixels)?;
+    Ok(preprocess::to_model_input(&decoded, size))
+}
+
+#[cfg(test)]
+mod thread_safety {
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn captioner_is_send_and_sync() {
+        assert_send_sync::<super::Captioner>();
+        assert_send_sync::<super::CancelToken>();
+    }
+}

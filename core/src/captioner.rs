@@ -1,0 +1,347 @@
+//! `Captioner`: a loaded pack, and `caption()` from image to text.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use tract_onnx::prelude::*;
+
+use crate::decode::{Search, Stepper};
+use crate::error::{Error, Result};
+use crate::manifest::Manifest;
+use crate::options::CaptionOptions;
+use crate::pack::{LoadedPack, PackFiles, Plan};
+use crate::preprocess::{self, ImageInput};
+
+/// A model pack loaded and ready to caption.
+///
+/// Built once (loading validates the pack and optimises both graphs), then
+/// shared: `Captioner` is `Send + Sync`, and every `caption` call keeps its own
+/// state, so many threads may caption with one instance at once. Each call
+/// runs on the calling thread only.
+pub struct Captioner {
+    pack: LoadedPack,
+}
+
+/// One concept the vision graph saw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Concept {
+    pub name: String,
+    /// Sigmoid score in [0, 1].
+    pub score: f32,
+    /// Index in the pack's concept list.
+    pub index: u32,
+}
+
+/// Wall time spent in each stage of one caption.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Timings {
+    /// Decoding the encoded image (zero for raw frames).
+    pub decode: Duration,
+    /// Crop, resize and layout.
+    pub preprocess: Duration,
+    /// The vision graph: backbone, concepts, prefix cache.
+    pub vision: Duration,
+    /// All decoder steps and detokenisation.
+    pub text: Duration,
+    pub total: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Caption {
+    pub text: String,
+    /// Generated WordPiece ids, without [SEP].
+    pub token_ids: Vec<u32>,
+    /// The same as WordPiece strings ("##" marks a continuation).
+    pub tokens: Vec<String>,
+    /// Sum of the chosen tokens' log-probabilities ([SEP] included when generated).
+    pub log_prob: f32,
+    /// False when the caption hit max_length before the model ended it.
+    pub finished: bool,
+    /// The top-K concepts, best first.
+    pub concepts: Vec<Concept>,
+    pub timings: Timings,
+    /// Decoder steps run.
+    pub steps: usize,
+}
+
+/// Cancels a caption in progress from another thread; cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+    fn check(&self) -> Result<()> {
+        if self.is_cancelled() {
+            Err(Error::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Captioner {
+    /// Load a pack folder (`manifest.json` and the files it lists).
+    pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self> {
+        Self::from_files(&PackFiles::read_dir(dir.as_ref())?)
+    }
+
+    /// Load a pack whose files are already in memory.
+    pub fn from_files(files: &PackFiles) -> Result<Self> {
+        let started = Instant::now();
+        let pack = LoadedPack::load(files)?;
+        log::info!(
+            "loaded pack {} {} in {:.0?}",
+            pack.manifest.model.name,
+            pack.manifest.model.version,
+            started.elapsed()
+        );
+        Ok(Captioner { pack })
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.pack.manifest
+    }
+
+    /// The pack's concept vocabulary.
+    pub fn concept_names(&self) -> &[String] {
+        &self.pack.concepts
+    }
+
+    pub fn caption(&self, image: ImageInput<'_>, options: &CaptionOptions) -> Result<Caption> {
+        self.caption_with(image, options, &mut |_| {}, &CancelToken::new())
+    }
+
+    /// Caption with a callback that sees the caption as it forms (the best
+    /// partial text after every decoder step) and a token that cancels it.
+    pub fn caption_with(
+        &self,
+        image: ImageInput<'_>,
+        options: &CaptionOptions,
+        on_partial: &mut dyn FnMut(&str),
+        cancel: &CancelToken,
+    ) -> Result<Caption> {
+        let started = Instant::now();
+        let manifest = &self.pack.manifest;
+        let max_length = options.validate(manifest)?;
+        let mut timings = Timings::default();
+
+        let decoded = preprocess::decode(image, options.max_image_pixels)?;
+        timings.decode = started.elapsed();
+        cancel.check()?;
+
+        let mark = Instant::now();
+        let size = manifest.image.size;
+        let pixels = preprocess::to_model_input(&decoded, size);
+        drop(decoded);
+        timings.preprocess = mark.elapsed();
+        cancel.check()?;
+
+        let mark = Instant::now();
+        let vision = self.run_vision(pixels)?;
+        timings.vision = mark.elapsed();
+        cancel.check()?;
+
+        let mark = Instant::now();
+        let special = manifest.tokenizer.special_ids;
+        let search = Search {
+            cls: special.cls,
+            sep: special.sep,
+            never_generate: manifest.tokenizer.never_generate.clone(),
+            max_length,
+            min_length: options.min_length,
+            beam_size: options.beam_size,
+            length_penalty: options.length_penalty,
+            no_repeat_ngram_size: options.no_repeat_ngram_size,
+        };
+        let mut stepper = TractStepper::new(
+            &self.pack.decoder,
+            manifest,
+            vision.prefix_keys,
+            vision.prefix_values,
+        )?;
+        let mut on_step = |tokens: &[u32]| {
+            cancel.check()?;
+            let body = tokens.strip_suffix(&[special.sep]).unwrap_or(tokens);
+            on_partial(&self.detokenize(body)?);
+            Ok(())
+        };
+        let best = search.run(&mut stepper, &mut on_step)?;
+        let finished = best.tokens.last() == Some(&special.sep);
+        let token_ids: Vec<u32> = best
+            .tokens
+            .iter()
+            .copied()
+            .filter(|&t| t != special.sep)
+            .collect();
+        let text = self.detokenize(&token_ids)?;
+        let tokens = token_ids
+            .iter()
+            .map(|&id| {
+                self.pack
+                    .tokenizer
+                    .id_to_token(id)
+                    .unwrap_or_else(|| "[UNK]".into())
+            })
+            .collect();
+        timings.text = mark.elapsed();
+        timings.total = started.elapsed();
+        Ok(Caption {
+            text,
+            token_ids,
+            tokens,
+            log_prob: best.log_prob,
+            finished,
+            concepts: vision.concepts,
+            timings,
+            steps: stepper.steps,
+        })
+    }
+
+    fn detokenize(&self, ids: &[u32]) -> Result<String> {
+        self.pack
+            .tokenizer
+            .decode(ids, true)
+            .map_err(|e| Error::Inference {
+                graph: "tokenizer",
+                message: e.to_string(),
+            })
+    }
+
+    fn run_vision(&self, pixels: Vec<f32>) -> Result<VisionOutput> {
+        let fail = |e: TractError| Error::Inference {
+            graph: "vision",
+            message: format!("{e:#}"),
+        };
+        let size = self.pack.manifest.image.size;
+        let image = Tensor::from_shape(&[1, 3, size, size], &pixels).map_err(fail)?;
+        let mut outputs = self
+            .pack
+            .vision
+            .run(tvec![image.into_tvalue()])
+            .map_err(fail)?;
+        let prefix_values = outputs.pop().expect("the contract has 4 vision outputs");
+        let prefix_keys = outputs.pop().expect("the contract has 4 vision outputs");
+        let scores = outputs[1].to_plain_array_view::<f32>().map_err(fail)?;
+        let ids = outputs[0].to_plain_array_view::<i64>().map_err(fail)?;
+        let names = &self.pack.concepts;
+        let concepts = ids
+            .iter()
+            .zip(scores.iter())
+            .map(|(&id, &score)| {
+                let name = usize::try_from(id)
+                    .ok()
+                    .and_then(|i| names.get(i))
+                    .ok_or_else(|| Error::Inference {
+                        graph: "vision",
+                        message: format!("concept id {id} is outside the {} concepts", names.len()),
+                    })?;
+                Ok(Concept {
+                    name: name.clone(),
+                    score,
+                    index: id as u32,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(VisionOutput {
+            concepts,
+            prefix_keys,
+            prefix_values,
+        })
+    }
+}
+
+struct VisionOutput {
+    concepts: Vec<Concept>,
+    prefix_keys: TValue,
+    prefix_values: TValue,
+}
+
+/// Runs the decoder-step graph, holding the caption cache between steps.
+struct TractStepper<'a> {
+    plan: &'a Plan,
+    prefix_keys: TValue,
+    prefix_values: TValue,
+    past_keys: TValue,
+    past_values: TValue,
+    vocab: usize,
+    steps: usize,
+}
+
+fn decoder_error(e: TractError) -> Error {
+    Error::Inference {
+        graph: "decoder",
+        message: format!("{e:#}"),
+    }
+}
+
+impl<'a> TractStepper<'a> {
+    fn new(
+        plan: &'a Plan,
+        manifest: &Manifest,
+        prefix_keys: TValue,
+        prefix_values: TValue,
+    ) -> Result<Self> {
+        let c = &manifest.cache;
+        let empty = Tensor::zero::<f32>(&[c.layers, 1, c.heads, 0, c.head_dim])
+            .map_err(decoder_error)?
+            .into_tvalue();
+        Ok(TractStepper {
+            plan,
+            prefix_keys,
+            prefix_values,
+            past_keys: empty.clone(),
+            past_values: empty,
+            vocab: manifest.tokenizer.vocab_size,
+            steps: 0,
+        })
+    }
+}
+
+impl Stepper for TractStepper<'_> {
+    fn step(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
+        let ids: Vec<i64> = tokens.iter().map(|&t| i64::from(t)).collect();
+        let ids = Tensor::from_shape(&[ids.len(), 1], &ids).map_err(decoder_error)?;
+        let inputs = tvec![
+            ids.into_tvalue(),
+            self.prefix_keys.clone(),
+            self.prefix_values.clone(),
+            self.past_keys.clone(),
+            self.past_values.clone(),
+        ];
+        let mut outputs = self.plan.run(inputs).map_err(decoder_error)?;
+        self.past_values = outputs.pop().expect("the contract has 3 decoder outputs");
+        self.past_keys = outputs.pop().expect("the contract has 3 decoder outputs");
+        self.steps += 1;
+        let log_probs = outputs[0]
+            .to_plain_array_view::<f32>()
+            .map_err(decoder_error)?;
+        Ok(log_probs.iter().copied().collect())
+    }
+
+    fn reorder(&mut self, parents: &[usize]) -> Result<()> {
+        let gather = |cache: &TValue| -> Result<TValue> {
+            let view = cache.to_plain_array_view::<f32>().map_err(decoder_error)?;
+            Ok(view
+                .select(tract_ndarray::Axis(1), parents)
+                .into_tensor()
+                .into_tvalue())
+        };
+        self.past_keys = gather(&self.past_keys)?;
+        self.past_values = gather(&self.past_values)?;
+        Ok(())
+    }
+
+    fn vocab_size(&self) -> usize {
+        self.vocab
+    }
+}

@@ -1,0 +1,222 @@
+//! Greedy and beam search over a cached decoder step.
+//!
+//! The rules are those of the Python reference (`scripts/lightcap/decoding.py`),
+//! written out there in full; both sides must pick the same tokens for the same
+//! log-probabilities, so any change here is a change there too.
+
+use crate::error::Result;
+
+/// One decoder step for a batch of beams.
+pub(crate) trait Stepper {
+    /// Feed one token per live beam; returns log-probs, `tokens.len()` rows of `vocab_size()`.
+    fn step(&mut self, tokens: &[u32]) -> Result<Vec<f32>>;
+    /// Keep the caches of these beams, in this order (a beam may appear twice).
+    fn reorder(&mut self, parents: &[usize]) -> Result<()>;
+    fn vocab_size(&self) -> usize;
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Search {
+    pub cls: u32,
+    pub sep: u32,
+    pub never_generate: Vec<u32>,
+    pub max_length: usize,
+    pub min_length: usize,
+    pub beam_size: usize,
+    pub length_penalty: f32,
+    pub no_repeat_ngram_size: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Hypothesis {
+    /// Generated ids, [SEP] included when the caption finished.
+    pub tokens: Vec<u32>,
+    pub log_prob: f32,
+}
+
+/// Tokens that would complete an n-gram already present in `tokens`.
+pub(crate) fn repeated_ngram_bans(tokens: &[u32], n: usize) -> Vec<u32> {
+    if n == 0 || tokens.len() + 1 < n {
+        return Vec::new();
+    }
+    let context = &tokens[tokens.len() + 1 - n..];
+    tokens
+        .windows(n)
+        .filter(|w| &w[..n - 1] == context)
+        .map(|w| w[n - 1])
+        .collect()
+}
+
+impl Search {
+    fn constrain(&self, row: &mut [f32], tokens: &[u32], step: usize) {
+        for &id in &self.never_generate {
+            row[id as usize] = f32::NEG_INFINITY;
+        }
+        if step < self.min_length {
+            row[self.sep as usize] = f32::NEG_INFINITY;
+        }
+        for id in repeated_ngram_bans(tokens, self.no_repeat_ngram_size) {
+            row[id as usize] = f32::NEG_INFINITY;
+        }
+        // A NaN would poison every comparison below: treat it as impossible.
+        for v in row.iter_mut().filter(|v| v.is_nan()) {
+            *v = f32::NEG_INFINITY;
+        }
+    }
+
+    /// Run the search. `on_step` sees the best partial caption after every step
+    /// and may stop the search by returning an error (cancellation).
+    pub fn run(
+        &self,
+        stepper: &mut dyn Stepper,
+        on_step: &mut dyn FnMut(&[u32]) -> Result<()>,
+    ) -> Result<Hypothesis> {
+        if self.beam_size <= 1 {
+            self.greedy(stepper, on_step)
+        } else {
+            self.beam(stepper, on_step)
+        }
+    }
+
+    fn greedy(
+        &self,
+        stepper: &mut dyn Stepper,
+        on_step: &mut dyn FnMut(&[u32]) -> Result<()>,
+    ) -> Result<Hypothesis> {
+        let mut tokens = Vec::with_capacity(self.max_length);
+        let mut score = 0f32;
+        let mut last = self.cls;
+        for t in 0..self.max_length {
+            let mut row = stepper.step(&[last])?;
+            self.constrain(&mut row, &tokens, t);
+            let mut best = 0;
+            for (i, &v) in row.iter().enumerate() {
+                if v > row[best] {
+                    best = i;
+                }
+            }
+            score += row[best];
+            last = best as u32;
+            tokens.push(last);
+            on_step(&tokens)?;
+            if last == self.sep {
+                break;
+            }
+        }
+        Ok(Hypothesis {
+            tokens,
+            log_prob: score,
+        })
+    }
+
+    fn beam(
+        &self,
+        stepper: &mut dyn Stepper,
+        on_step: &mut dyn FnMut(&[u32]) -> Result<()>,
+    ) -> Result<Hypothesis> {
+        let beam = self.beam_size;
+        let vocab = stepper.vocab_size();
+        let mut live: Vec<(Vec<u32>, f32)> = vec![(Vec::new(), 0.0)];
+        // (normalised score, tokens, summed log-prob), in the order they finished.
+        let mut finished: Vec<(f64, Vec<u32>, f32)> = Vec::new();
+        let mut last: Vec<u32> = vec![self.cls];
+        for t in 0..self.max_length {
+            let mut rows = stepper.step(&last)?;
+            for (i, (tokens, score)) in live.iter().enumerate() {
+                let row = &mut rows[i * vocab..(i + 1) * vocab];
+                self.constrain(row, tokens, t);
+                for v in row.iter_mut() {
+                    *v += *score;
+                }
+            }
+            let mut next: Vec<(Vec<u32>, f32)> = Vec::with_capacity(beam);
+            let mut parents = Vec::with_capacity(beam);
+            for (rank, (total, index)) in top_candidates(&rows, 2 * beam).into_iter().enumerate() {
+                if total == f32::NEG_INFINITY {
+                    break;
+                }
+                let (parent, token) = (index / vocab, (index % vocab) as u32);
+                let mut tokens = live[parent].0.clone();
+                tokens.push(token);
+                if token == self.sep {
+                    if rank < beam {
+                        finished.push((self.normalise(total, tokens.len()), tokens, total));
+                    }
+                } else {
+                    next.push((tokens, total));
+                    parents.push(parent);
+                    if next.len() == beam {
+                        break;
+                    }
+                }
+            }
+            if finished.len() >= beam || next.is_empty() {
+                live.clear();
+                break;
+            }
+            stepper.reorder(&parents)?;
+            live = next;
+            last = live
+                .iter()
+                .map(|(tokens, _)| *tokens.last().expect("live beams are never empty"))
+                .collect();
+            on_step(&live[0].0)?;
+        }
+        for (tokens, score) in live {
+            finished.push((self.normalise(score, tokens.len()), tokens, score));
+        }
+        let mut best = 0;
+        for (i, candidate) in finished.iter().enumerate() {
+            if candidate.0 > finished[best].0 {
+                best = i;
+            }
+        }
+        let (_, tokens, log_prob) = finished.swap_remove(best);
+        Ok(Hypothesis { tokens, log_prob })
+    }
+
+    fn normalise(&self, score: f32, length: usize) -> f64 {
+        f64::from(score) / (length as f64).powf(f64::from(self.length_penalty))
+    }
+}
+
+/// The `n` best (value, flat index) pairs: value descending, then index ascending.
+fn top_candidates(values: &[f32], n: usize) -> Vec<(f32, usize)> {
+    let mut best: Vec<(f32, usize)> = Vec::with_capacity(n + 1);
+    for (index, &v) in values.iter().enumerate() {
+        // Indices arrive in ascending order, so an equal value never displaces an earlier one.
+        if best.len() == n && v <= best[n - 1].0 {
+            continue;
+        }
+        let at = best.partition_point(|&(b, _)| b >= v);
+        best.insert(at, (v, index));
+        best.truncate(n);
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_candidates_breaks_ties_by_index() {
+        let v = [1.0, 3.0, 3.0, -1.0, 2.0, 3.0];
+        assert_eq!(
+            top_candidates(&v, 4),
+            vec![(3.0, 1), (3.0, 2), (3.0, 5), (2.0, 4)]
+        );
+        assert_eq!(top_candidates(&v, 10).len(), 6);
+    }
+
+    #[test]
+    fn repeated_ngrams_are_found() {
+        assert_eq!(repeated_ngram_bans(&[1, 2, 3, 1], 2), vec![2]);
+        assert_eq!(repeated_ngram_bans(&[1, 2, 3], 2), Vec::<u32>::new());
+        let mut unigram = repeated_ngram_bans(&[4, 5, 4], 1);
+        unigram.sort();
+        assert_eq!(unigram, vec![4, 4, 5]);
+        assert_eq!(repeated_ngram_bans(&[1, 2, 1, 2], 3), vec![1]);
+        assert!(repeated_ngram_bans(&[], 2).is_empty());
+    }
+}

@@ -1,0 +1,277 @@
+//! The model pack manifest: the contract between the Python exporter
+//! (`scripts/lightcap/export.py`) and this crate.
+//!
+//! Parsing is strict (unknown fields are errors) so that a pack written for a
+//! different contract fails loudly at load time, not with odd captions later.
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// The only manifest format version this crate reads.
+pub const FORMAT_VERSION: u32 = 1;
+pub(crate) const MANIFEST_FILE: &str = "manifest.json";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub format: String,
+    pub format_version: u32,
+    pub model: ModelInfo,
+    pub image: ImageSpec,
+    pub grid_size: usize,
+    pub concepts: ConceptsSpec,
+    pub tokenizer: TokenizerSpec,
+    pub decoding: DecodingSpec,
+    pub cache: CacheSpec,
+    pub graphs: Graphs,
+    pub files: Vec<FileEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelInfo {
+    pub name: String,
+    pub version: String,
+    pub license: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageSpec {
+    pub size: usize,
+    pub layout: String,
+    pub range: [f32; 2],
+    pub crop: String,
+    pub resize: String,
+    pub alpha: String,
+    pub normalized_in_graph: bool,
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConceptsSpec {
+    pub file: String,
+    pub count: usize,
+    pub top_k: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenizerSpec {
+    pub file: String,
+    pub vocab_size: usize,
+    pub special_ids: SpecialIds,
+    pub never_generate: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecialIds {
+    pub pad: u32,
+    pub unk: u32,
+    pub cls: u32,
+    pub sep: u32,
+    pub mask: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecodingSpec {
+    /// Default maximum number of generated tokens ([SEP] included).
+    pub max_length: usize,
+    /// Caption positions the model has embeddings for ([CLS] takes one).
+    pub max_positions: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSpec {
+    pub layers: usize,
+    pub heads: usize,
+    pub head_dim: usize,
+    pub prefix_len: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Graphs {
+    pub vision: GraphSpec,
+    pub decoder: GraphSpec,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphSpec {
+    pub file: String,
+    pub inputs: Vec<TensorSpec>,
+    pub outputs: Vec<TensorSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TensorSpec {
+    pub name: String,
+    pub dtype: DType,
+    pub shape: Vec<Dim>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DType {
+    F32,
+    I64,
+}
+
+/// A dimension: fixed, or named and free (a batch of beams, a cache length).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Dim {
+    Fixed(usize),
+    Named(String),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileEntry {
+    pub path: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+impl std::fmt::Display for Dim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Dim::Fixed(n) => write!(f, "{n}"),
+            Dim::Named(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+pub(crate) fn format_shape(shape: &[Dim]) -> String {
+    let dims: Vec<String> = shape.iter().map(Dim::to_string).collect();
+    format!("[{}]", dims.join(", "))
+}
+
+impl Manifest {
+    /// Parse and check everything that can be checked without the other files.
+    pub fn parse(text: &[u8]) -> Result<Manifest> {
+        // Look at the version first: a future format may not parse as this one.
+        let loose: serde_json::Value = serde_json::from_slice(text)
+            .map_err(|e| Error::pack(MANIFEST_FILE, format!("not valid JSON: {e}")))?;
+        match loose.get("format_version").and_then(|v| v.as_u64()) {
+            Some(v) if v == u64::from(FORMAT_VERSION) => {}
+            Some(v) => {
+                return Err(Error::UnsupportedPackVersion {
+                    found: u32::try_from(v).unwrap_or(u32::MAX),
+                    supported: FORMAT_VERSION,
+                });
+            }
+            None => return Err(Error::pack(MANIFEST_FILE, "no integer `format_version`")),
+        }
+        let manifest: Manifest = serde_json::from_value(loose)
+            .map_err(|e| Error::pack(MANIFEST_FILE, format!("does not match the schema: {e}")))?;
+        manifest.validate()?;
+        Ok(manifest)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let bad = |problem: String| Err(Error::pack(MANIFEST_FILE, problem));
+        if self.format != "lightcap-pack" {
+            return bad(format!(
+                "`format` is {:?}, expected \"lightcap-pack\"",
+                self.format
+            ));
+        }
+        let img = &self.image;
+        if img.layout != "NCHW"
+            || img.range != [0.0, 1.0]
+            || img.crop != "center-square"
+            || img.resize != "triangle-antialiased"
+            || img.alpha != "over-white"
+            || !img.normalized_in_graph
+        {
+            return bad("`image` asks for preprocessing this library does not implement".into());
+        }
+        if !(16..=1024).contains(&img.size) {
+            return bad(format!("`image.size` {} is outside 16..=1024", img.size));
+        }
+        let c = &self.cache;
+        if c.layers == 0 || c.heads == 0 || c.head_dim == 0 {
+            return bad("`cache` sizes must be positive".into());
+        }
+        if c.prefix_len != self.concepts.top_k + self.grid_size * self.grid_size {
+            return bad(format!(
+                "`cache.prefix_len` {} is not top_k {} + grid {}x{}",
+                c.prefix_len, self.concepts.top_k, self.grid_size, self.grid_size
+            ));
+        }
+        if self.concepts.top_k == 0 || self.concepts.top_k > self.concepts.count {
+            return bad(format!(
+                "`concepts.top_k` {} must be in 1..={}",
+                self.concepts.top_k, self.concepts.count
+            ));
+        }
+        let t = &self.tokenizer;
+        let s = t.special_ids;
+        for (name, id) in [
+            ("pad", s.pad),
+            ("unk", s.unk),
+            ("cls", s.cls),
+            ("sep", s.sep),
+            ("mask", s.mask),
+        ] {
+            if id as usize >= t.vocab_size {
+                return bad(format!(
+                    "special id `{name}` = {id} is outside the vocabulary of {}",
+                    t.vocab_size
+                ));
+            }
+        }
+        if let Some(id) = t
+            .never_generate
+            .iter()
+            .find(|&&id| id as usize >= t.vocab_size || id == s.sep)
+        {
+            return bad(format!(
+                "`never_generate` holds {id}, outside the vocabulary or [SEP]"
+            ));
+        }
+        let d = &self.decoding;
+        if d.max_positions < 2 || d.max_length == 0 || d.max_length >= d.max_positions {
+            return bad(format!(
+                "`decoding.max_length` {} must be in 1..{} (max_positions)",
+                d.max_length, d.max_positions
+            ));
+        }
+        for needed in [
+            &self.tokenizer.file,
+            &self.concepts.file,
+            &self.graphs.vision.file,
+            &self.graphs.decoder.file,
+        ] {
+            if self.file_entry(needed).is_none() {
+                return bad(format!("`files` has no entry (sha256) for {needed}"));
+            }
+        }
+        for entry in &self.files {
+            let p = &entry.path;
+            if p.is_empty() || p.contains('/') || p.contains('\\') || p.starts_with('.') {
+                return bad(format!(
+                    "file name {p:?} must be a plain name inside the pack"
+                ));
+            }
+            if entry.sha256.len() != 64 || !entry.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return bad(format!("sha256 of {p} is not 64 hex digits"));
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn file_entry(&self, path: &str) -> Option<&FileEntry> {
+        self.files.iter().find(|f| f.path == path)
+    }
+}

@@ -1,0 +1,387 @@
+//! Loading a model pack: files, checksums, tokenizer, concepts and graphs.
+//!
+//! A pack is read completely and checked before anything runs: every file's
+//! sha256 against the manifest, every graph's inputs and outputs against both
+//! the manifest and what this crate expects (`contract`).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use tract_onnx::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::manifest::{DType, Dim, GraphSpec, MANIFEST_FILE, Manifest, TensorSpec, format_shape};
+
+pub(crate) type Plan = Arc<TypedSimplePlan>;
+
+/// The files of a pack, in memory, keyed by their name inside the pack.
+#[derive(Debug, Default, Clone)]
+pub struct PackFiles {
+    files: HashMap<String, Vec<u8>>,
+}
+
+impl PackFiles {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add one file (for packs that an app holds in memory or unpacked itself).
+    pub fn insert(&mut self, name: impl Into<String>, bytes: Vec<u8>) -> &mut Self {
+        self.files.insert(name.into(), bytes);
+        self
+    }
+
+    /// Read `manifest.json` and every file it lists from a pack folder.
+    pub fn read_dir(dir: &Path) -> Result<Self> {
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read(&path).map_err(|source| Error::Io { path, source })
+        };
+        let manifest_bytes = read(MANIFEST_FILE)?;
+        let manifest = Manifest::parse(&manifest_bytes)?;
+        let mut files = PackFiles::new();
+        for entry in &manifest.files {
+            files.insert(entry.path.clone(), read(&entry.path)?);
+        }
+        files.insert(MANIFEST_FILE, manifest_bytes);
+        Ok(files)
+    }
+
+    fn get(&self, name: &str) -> Result<&[u8]> {
+        self.files
+            .get(name)
+            .map(Vec::as_slice)
+            .ok_or_else(|| Error::pack(name, "missing from the pack"))
+    }
+}
+
+/// Everything loaded from a pack, ready to run.
+pub(crate) struct LoadedPack {
+    pub manifest: Manifest,
+    pub tokenizer: tokenizers::Tokenizer,
+    pub concepts: Vec<String>,
+    pub vision: Plan,
+    pub decoder: Plan,
+}
+
+impl LoadedPack {
+    pub fn load(files: &PackFiles) -> Result<Self> {
+        let manifest = Manifest::parse(files.get(MANIFEST_FILE)?)?;
+        for entry in &manifest.files {
+            let bytes = files.get(&entry.path)?;
+            if bytes.len() as u64 != entry.bytes {
+                return Err(Error::pack(
+                    &entry.path,
+                    format!(
+                        "is {} bytes, the manifest says {}",
+                        bytes.len(),
+                        entry.bytes
+                    ),
+                ));
+            }
+            let actual = hex(&Sha256::digest(bytes));
+            if !actual.eq_ignore_ascii_case(&entry.sha256) {
+                return Err(Error::ChecksumMismatch {
+                    file: entry.path.clone(),
+                    expected: entry.sha256.clone(),
+                    actual,
+                });
+            }
+        }
+        let tokenizer = load_tokenizer(&manifest, files.get(&manifest.tokenizer.file)?)?;
+        let concepts = load_concepts(&manifest, files.get(&manifest.concepts.file)?)?;
+        let contract = contract::expected(&manifest);
+        let vision = load_graph(&manifest.graphs.vision, &contract.vision, files)?;
+        let decoder = load_graph(&manifest.graphs.decoder, &contract.decoder, files)?;
+        Ok(LoadedPack {
+            manifest,
+            tokenizer,
+            concepts,
+            vision,
+            decoder,
+        })
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn load_tokenizer(manifest: &Manifest, bytes: &[u8]) -> Result<tokenizers::Tokenizer> {
+    let file = &manifest.tokenizer.file;
+    let tokenizer = tokenizers::Tokenizer::from_bytes(bytes)
+        .map_err(|e| Error::pack(file, format!("not a tokenizers JSON file: {e}")))?;
+    let size = tokenizer.get_vocab_size(true);
+    if size != manifest.tokenizer.vocab_size {
+        return Err(Error::pack(
+            file,
+            format!(
+                "vocabulary has {size} tokens, the manifest says {}",
+                manifest.tokenizer.vocab_size
+            ),
+        ));
+    }
+    let s = manifest.tokenizer.special_ids;
+    for (token, id) in [
+        ("[PAD]", s.pad),
+        ("[UNK]", s.unk),
+        ("[CLS]", s.cls),
+        ("[SEP]", s.sep),
+        ("[MASK]", s.mask),
+    ] {
+        if tokenizer.token_to_id(token) != Some(id) {
+            return Err(Error::pack(
+                file,
+                format!("{token} is not id {id} as the manifest says"),
+            ));
+        }
+    }
+    Ok(tokenizer)
+}
+
+fn load_concepts(manifest: &Manifest, bytes: &[u8]) -> Result<Vec<String>> {
+    let file = &manifest.concepts.file;
+    let text = std::str::from_utf8(bytes).map_err(|_| Error::pack(file, "is not UTF-8 text"))?;
+    let concepts: Vec<String> = text.lines().map(str::to_owned).collect();
+    if concepts.len() != manifest.concepts.count {
+        return Err(Error::pack(
+            file,
+            format!(
+                "has {} lines, the manifest says {} concepts",
+                concepts.len(),
+                manifest.concepts.count
+            ),
+        ));
+    }
+    if let Some(line) = concepts.iter().position(|c| c.trim().is_empty()) {
+        return Err(Error::pack(file, format!("line {} is empty", line + 1)));
+    }
+    Ok(concepts)
+}
+
+fn load_graph(
+    spec: &GraphSpec,
+    contract: &[Vec<TensorSpec>; 2],
+    files: &PackFiles,
+) -> Result<Plan> {
+    let file = spec.file.as_str();
+    // The manifest must describe the graph this crate knows how to drive...
+    for (declared, expected, side) in [
+        (&spec.inputs, &contract[0], "input"),
+        (&spec.outputs, &contract[1], "output"),
+    ] {
+        check_declared(file, side, declared, expected)?;
+    }
+    let bytes = files.get(file)?;
+    let fail = |e: TractError| Error::pack(file, format!("not a graph tract can load: {e:#}"));
+    let model = tract_onnx::onnx()
+        .model_for_read(&mut &*bytes)
+        .map_err(fail)?;
+    let model = model.into_typed().map_err(fail)?;
+    // ...and the graph must be what the manifest says.
+    check_graph(file, &model, spec)?;
+    let plan = model
+        .into_optimized()
+        .and_then(|m| m.into_runnable())
+        .map_err(|e| Error::pack(file, format!("tract cannot optimise it: {e:#}")))?;
+    Ok(plan)
+}
+
+fn check_declared(
+    file: &str,
+    side: &str,
+    declared: &[TensorSpec],
+    expected: &[TensorSpec],
+) -> Result<()> {
+    let names = |t: &[TensorSpec]| t.iter().map(|s| s.name.clone()).collect::<Vec<_>>();
+    if names(declared) != names(expected) {
+        return Err(Error::pack(
+            file,
+            format!(
+                "manifest {side}s are {:?}, this library expects {:?}",
+                names(declared),
+                names(expected)
+            ),
+        ));
+    }
+    for (d, e) in declared.iter().zip(expected) {
+        if d.dtype != e.dtype {
+            return Err(Error::tensor(
+                file,
+                &d.name,
+                format!("manifest says {:?}, expected {:?}", d.dtype, e.dtype),
+            ));
+        }
+        let compatible = d.shape.len() == e.shape.len()
+            && d.shape.iter().zip(&e.shape).all(|(d, e)| match (d, e) {
+                (Dim::Fixed(a), Dim::Fixed(b)) => a == b,
+                (Dim::Named(_), Dim::Named(_)) => true,
+                _ => false,
+            });
+        if !compatible {
+            return Err(Error::tensor(
+                file,
+                &d.name,
+                format!(
+                    "manifest shape {} disagrees with the pack's sizes, expected {}",
+                    format_shape(&d.shape),
+                    format_shape(&e.shape)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_graph(file: &str, model: &TypedModel, spec: &GraphSpec) -> Result<()> {
+    let inputs = model
+        .input_outlets()
+        .map_err(|e| Error::pack(file, e.to_string()))?;
+    let outputs = model
+        .output_outlets()
+        .map_err(|e| Error::pack(file, e.to_string()))?;
+    for (outlets, declared, side) in [
+        (inputs, &spec.inputs, "input"),
+        (outputs, &spec.outputs, "output"),
+    ] {
+        let names: Vec<String> = outlets
+            .iter()
+            .map(|&o| {
+                model
+                    .outlet_label(o)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| model.node(o.node).name.clone())
+            })
+            .collect();
+        let expected: Vec<&str> = declared.iter().map(|s| s.name.as_str()).collect();
+        if names != expected {
+            return Err(Error::pack(
+                file,
+                format!("graph {side}s are {names:?}, the manifest says {expected:?}"),
+            ));
+        }
+        for (&outlet, spec) in outlets.iter().zip(declared.iter()) {
+            let fact = model
+                .outlet_fact(outlet)
+                .map_err(|e| Error::pack(file, e.to_string()))?;
+            check_fact(file, spec, fact)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_fact(file: &str, spec: &TensorSpec, fact: &TypedFact) -> Result<()> {
+    let dtype = match spec.dtype {
+        DType::F32 => f32::datum_type(),
+        DType::I64 => i64::datum_type(),
+    };
+    if fact.datum_type != dtype {
+        return Err(Error::tensor(
+            file,
+            &spec.name,
+            format!(
+                "graph has type {:?}, the manifest says {:?}",
+                fact.datum_type, spec.dtype
+            ),
+        ));
+    }
+    let dims: Vec<&TDim> = fact.shape.iter().collect();
+    let matches = dims.len() == spec.shape.len()
+        && dims.iter().zip(&spec.shape).all(|(g, d)| match d {
+            Dim::Fixed(n) => g.to_i64().ok() == Some(*n as i64),
+            // A free dimension must be free in the graph too, not baked in at export.
+            Dim::Named(_) => g.to_i64().is_err(),
+        });
+    if !matches {
+        let shown: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
+        return Err(Error::tensor(
+            file,
+            &spec.name,
+            format!(
+                "graph shape is [{}], the manifest says {}",
+                shown.join(", "),
+                format_shape(&spec.shape)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The graph signatures this crate drives, derived from the manifest's sizes.
+pub(crate) mod contract {
+    use crate::manifest::{DType, Dim, Manifest, TensorSpec};
+
+    pub struct Contract {
+        /// [inputs, outputs]
+        pub vision: [Vec<TensorSpec>; 2],
+        pub decoder: [Vec<TensorSpec>; 2],
+    }
+
+    fn t(name: &str, dtype: DType, shape: Vec<Dim>) -> TensorSpec {
+        TensorSpec {
+            name: name.into(),
+            dtype,
+            shape,
+        }
+    }
+
+    pub fn expected(m: &Manifest) -> Contract {
+        use Dim::{Fixed as F, Named as N};
+        let c = &m.cache;
+        let size = m.image.size;
+        let k = m.concepts.top_k;
+        let prefix = || {
+            vec![
+                F(c.layers),
+                F(1),
+                F(c.heads),
+                F(c.prefix_len),
+                F(c.head_dim),
+            ]
+        };
+        let cache = |len: &str| {
+            vec![
+                F(c.layers),
+                N("batch".into()),
+                F(c.heads),
+                N(len.into()),
+                F(c.head_dim),
+            ]
+        };
+        Contract {
+            vision: [
+                vec![t("image", DType::F32, vec![F(1), F(3), F(size), F(size)])],
+                vec![
+                    t("concept_ids", DType::I64, vec![F(1), F(k)]),
+                    t("concept_scores", DType::F32, vec![F(1), F(k)]),
+                    t("prefix_keys", DType::F32, prefix()),
+                    t("prefix_values", DType::F32, prefix()),
+                ],
+            ],
+            decoder: [
+                vec![
+                    t(
+                        "input_ids",
+                        DType::I64,
+                        vec![N("batch".into()), N("new".into())],
+                    ),
+                    t("prefix_keys", DType::F32, prefix()),
+                    t("prefix_values", DType::F32, prefix()),
+                    t("past_keys", DType::F32, cache("past")),
+                    t("past_values", DType::F32, cache("past")),
+                ],
+                vec![
+                    t(
+                        "log_probs",
+                        DType::F32,
+                        vec![N("batch".into()), F(m.tokenizer.vocab_size)],
+                    ),
+                    t("present_keys", DType::F32, cache("total")),
+                    t("present_values", DType::F32, cache("total")),
+                ],
+            ],
+        }
+    }
+}
