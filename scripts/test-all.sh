@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Every test of the project, as CI runs it (.ci/run calls this script).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}"
+py=.venv/bin/python
+
+echo "== Python environment"
+scripts/setup-python.sh
+
+echo "== Rust: format, lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+echo "== Rust: unit, integration, parity (tiny pack), CLI"
+cargo test --workspace --quiet
+
+echo "== Python: model, export, training, evaluation"
+"$py" -m pytest -q scripts/tests
+
+echo "== Parity at paper size: lightcap-rn50 (random weights) exported, then run by the Rust core"
+"$py" -m lightcap.export --config lightcap-rn50 --seed 0 --out build/packs/lightcap-rn50 \
+    --golden build/golden/lightcap-rn50 --golden-images tests/images/*.png
+cargo test --quiet -p lightcap --test parity -- --ignored rn50_pack_matches_pytorch
