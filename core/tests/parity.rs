@@ -111,8 +111,8 @@ pub fn check_pack_parity(pack: &Path, golden_file: &Path) {
 }
 
 #[test]
-fn tiny_pack_matches_pytorch() {
-    check_pack_parity(&repo().join("tests/packs/tiny"), &repo().join("tests/golden/tiny/golden.json"));
+fn default_pack_matches_pytorch() {
+    check_pack_parity(&repo().join("models/default"), &repo().join("tests/golden/default/golden.json"));
 }
 
 /// The paper-sized pack is ~170 MB, so it is exported at test time, not

@@ -290,6 +290,9 @@ class LightCap(nn.Module):
         c = self.config
         return torch.zeros(c.layers, batch, c.heads, 0, c.head_dim, device=self.mean.device)
 
+    def forward(self, grid: torch.Tensor, input_ids: torch.Tensor, heads=None):
+        return self.teacher_forced_logits(grid, input_ids, heads)
+
     def teacher_forced_logits(self, grid: torch.Tensor, input_ids: torch.Tensor, heads=None):
         """Training: per-head logits [N, B, T, V] for every caption position, and concepts."""
         prefix = self.encode_prefix(grid)

@@ -1,0 +1,254 @@
+"""Train LightCap: a teacher with cross-entropy, then the student by sequential
+ensemble distillation. Resumable, one process or many (torchrun / DDP).
+
+    python -m lightcap.train --config tiny --data data/shapes/dataset.json --out runs/tiny
+    torchrun --nproc_per_node 8 -m lightcap.train --config lightcap-rn50 \\
+        --data coco/dataset_coco.json --images-root coco --backbone-weights RN50.pt --out runs/rn50
+
+Losses (T = teacher, h = student head, ens_h = mean of the softmaxes of heads 0..h):
+- teacher:          CE(captions) + BCE(concepts)
+- student, head 0:  CE(head 0) + BCE(concepts) + a * t^2 * KL(T_t || head0_t)
+  (the whole student except the frozen backbone and the other heads learns)
+- student, head h>0: CE(head h) + a * t^2 * KL(T_t || ens_h,t), only head h learns;
+  heads 0..h-1 are fixed, so head h is trained to correct what the ensemble so far
+  still gets wrong with respect to the teacher, one head after another.
+KL terms use temperature t (softened distributions) and are averaged over the
+caption tokens that are not padding. Why: distilling the ensemble rather than
+each head alone makes later heads complementary instead of copies of head 0,
+which is what the averaged ensemble at inference needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from .checkpoint import build_model, load_checkpoint, save_checkpoint
+from .config import LightCapConfig, get_config
+from .data import CaptionPairs, cached_grids, read_dataset, split
+from .text import CaptionTokenizer, build_concept_vocabulary
+
+
+def teacher_config(config: LightCapConfig) -> LightCapConfig:
+    """The teacher: the student's architecture with a twice-as-wide fusion model and one head."""
+    return config.replace(name=f"{config.name}-teacher", hidden=config.hidden * 2, ffn=config.ffn * 2,
+                          ensemble_heads=1)
+
+
+def caption_loss(head_logits: torch.Tensor, ids: torch.Tensor, pad: int) -> torch.Tensor:
+    """Mean next-token cross-entropy of [N, B, T, V] logits (each head) over non-pad targets."""
+    targets = ids[:, 1:]
+    logits = head_logits[:, :, :-1]
+    n = logits.shape[0]
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.repeat(n, 1).reshape(-1),
+                           ignore_index=pad)
+
+
+def distill_loss(student_log_probs: torch.Tensor, teacher_logits: torch.Tensor, ids: torch.Tensor,
+                 pad: int, temperature: float) -> torch.Tensor:
+    """t^2 * KL(teacher_t || student) per non-pad caption token; student_log_probs at temperature t."""
+    mask = (ids[:, 1:] != pad).float()
+    teacher = torch.log_softmax(teacher_logits[:, :-1] / temperature, dim=-1)
+    kl = (teacher.exp() * (teacher - student_log_probs[:, :-1])).sum(-1)
+    return temperature**2 * (kl * mask).sum() / mask.sum().clamp(min=1)
+
+
+class Stage:
+    def __init__(self, name: str, epochs: int):
+        self.name, self.epochs = name, epochs
+
+
+def setup_distributed() -> tuple[int, int, str]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if torch.cuda.is_available():
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+        torch.cuda.set_device(device)
+    else:
+        device = "cpu"
+    if world > 1:
+        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+    return rank, world, device
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--data", type=Path, required=True, help="Karpathy or COCO captions JSON")
+    parser.add_argument("--images-root", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--backbone-weights", help="CLIP RN50 checkpoint or EfficientNet-Lite0 .pth")
+    parser.add_argument("--fusion-weights", help="TinyBERT checkpoint to start the fusion model from")
+    parser.add_argument("--concept-embeddings", type=Path, help=".npy [concepts, joint_dim] text embeddings")
+    parser.add_argument("--concepts", type=int, default=400, help="concept vocabulary size")
+    parser.add_argument("--teacher-epochs", type=int, default=8)
+    parser.add_argument("--student-epochs", type=int, default=8, help="epochs for head 0 (whole student)")
+    parser.add_argument("--head-epochs", type=int, default=2, help="epochs for each later head")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--temperature", type=float, default=2.0)
+    parser.add_argument("--distill-weight", type=float, default=1.0)
+    parser.add_argument("--max-tokens", type=int, default=24, help="[CLS] + pieces + [SEP]")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/state.pt")
+    args = parser.parse_args(argv)
+
+    rank, world, device = setup_distributed()
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    tokenizer = CaptionTokenizer()
+    pad = tokenizer.special.pad
+    config = get_config(args.config)
+    if args.max_tokens > config.max_caption_positions:
+        parser.error(f"--max-tokens {args.max_tokens} exceeds the config's {config.max_caption_positions} positions")
+    examples = read_dataset(args.data, args.images_root)
+    train = split(examples, "train")
+    concepts = build_concept_vocabulary([c for e in train for c in e.captions], args.concepts)
+    if len(concepts) < config.num_concepts_k:
+        raise ValueError(f"only {len(concepts)} concept words in the training captions; K is {config.num_concepts_k}")
+
+    student = build_model(config, concepts, tokenizer, args.backbone_weights)
+    teacher = build_model(teacher_config(config), concepts, tokenizer)
+    teacher.backbone.load_state_dict(student.backbone.state_dict())
+    if args.concept_embeddings:
+        from .weights import load_concept_embeddings
+
+        for m in (student, teacher):
+            load_concept_embeddings(m, args.concept_embeddings, concepts)
+    else:
+        # No text encoder here: fixed random unit vectors stand in for the concept text
+        # embeddings (the alignment module learns to map images onto them).
+        teacher.concept_extractor.concept_embeddings.copy_(student.concept_extractor.concept_embeddings)
+    if args.fusion_weights:
+        from .weights import load_tinybert
+
+        load_tinybert(student, args.fusion_weights)
+
+    cache = args.out / "cache"
+    if rank == 0:
+        grids = cached_grids(student, train, cache, device)
+    if world > 1:
+        dist.barrier()
+    grids = cached_grids(student, train, cache, device)
+    dataset = CaptionPairs(grids, train, tokenizer, concepts, args.max_tokens)
+
+    stages = [Stage("teacher", args.teacher_epochs), Stage("student-head-0", args.student_epochs)]
+    stages += [Stage(f"student-head-{h}", args.head_epochs) for h in range(1, config.ensemble_heads)]
+    state_path = args.out / "state.pt"
+    done: dict[str, int] = {}
+    if args.resume and state_path.is_file():
+        state = torch.load(state_path, map_location="cpu", weights_only=False)
+        student.load_state_dict(state["student"])
+        teacher.load_state_dict(state["teacher"])
+        done = state["done"]
+        if rank == 0:
+            print(f"resuming: {done}")
+    student.to(device)
+    teacher.to(device)
+
+    for stage in stages:
+        start_epoch = done.get(stage.name, 0)
+        if start_epoch >= stage.epochs:
+            continue
+        head = int(stage.name.rsplit("-", 1)[1]) if stage.name.startswith("student") else None
+        model = teacher if head is None else student
+        trainable = stage_parameters(model, head)
+        optimizer = torch.optim.AdamW(trainable, lr=args.lr if head in (None, 0) else args.lr / 2)
+        if args.resume and state_path.is_file() and state.get("stage") == stage.name and "optimizer" in state:
+            optimizer.load_state_dict(state["optimizer"])
+        wrapped = model
+        if world > 1:
+            wrapped = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
+        sampler = torch.utils.data.DistributedSampler(dataset, shuffle=True) if world > 1 else None
+        loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, shuffle=sampler is None,
+                                             sampler=sampler, drop_last=False)
+        steps = stage.epochs * len(loader)
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+        for _ in range(start_epoch * len(loader)):
+            schedule.step()
+        for epoch in range(start_epoch, stage.epochs):
+            if sampler is not None:
+                sampler.set_epoch(epoch)
+            model.train()
+            total, count = 0.0, 0
+            bar = tqdm(loader, desc=f"{stage.name} epoch {epoch + 1}/{stage.epochs}", disable=rank != 0)
+            for grid, ids, labels in bar:
+                grid, ids, labels = grid.to(device), ids.to(device), labels.to(device)
+                loss = stage_loss(wrapped, model, teacher, head, grid, ids, labels, pad, args)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+                optimizer.step()
+                schedule.step()
+                total, count = total + loss.item(), count + 1
+                bar.set_postfix(loss=f"{total / count:.3f}")
+            done[stage.name] = epoch + 1
+            if rank == 0:
+                save_state(state_path, student, teacher, done, stage.name, optimizer)
+    if rank == 0:
+        meta = {"data": str(args.data), "stages": done}
+        save_checkpoint(args.out / "teacher.pt", teacher.cpu(), concepts, **meta)
+        save_checkpoint(args.out / "student.pt", student.cpu(), concepts, **meta)
+        print(f"wrote {args.out / 'teacher.pt'} and {args.out / 'student.pt'}")
+    if world > 1:
+        dist.destroy_process_group()
+
+
+def stage_parameters(model, head: int | None) -> list[torch.nn.Parameter]:
+    """Teacher and head 0: everything but the frozen backbone and other heads; later heads: only that head."""
+    for p in model.parameters():
+        p.requires_grad_(False)
+    if head is None or head == 0:
+        chosen = [p for name, p in model.named_parameters()
+                  if not name.startswith("backbone.") and not (name.startswith("heads.") and not name.startswith("heads.0."))]
+    else:
+        chosen = list(model.heads[head].parameters())
+    for p in chosen:
+        p.requires_grad_(True)
+    return chosen
+
+
+def stage_loss(wrapped, model, teacher, head, grid, ids, labels, pad, args) -> torch.Tensor:
+    inputs = ids
+    if head is None:
+        logits, concepts = wrapped_forward(wrapped, grid, inputs, [0])
+        return caption_loss(logits, ids, pad) + F.binary_cross_entropy_with_logits(concepts.logits, labels)
+    with torch.no_grad():
+        teacher_logits, _ = teacher.teacher_forced_logits(grid, inputs, [0])
+    t = args.temperature
+    if head == 0:
+        logits, concepts = wrapped_forward(wrapped, grid, inputs, [0])
+        student = torch.log_softmax(logits[0] / t, dim=-1)
+        return (caption_loss(logits, ids, pad)
+                + F.binary_cross_entropy_with_logits(concepts.logits, labels)
+                + args.distill_weight * distill_loss(student, teacher_logits[0], ids, pad, t))
+    logits, _ = wrapped_forward(wrapped, grid, inputs, list(range(head + 1)))
+    earlier = logits[:head].detach()
+    ensemble = torch.log(torch.cat([earlier, logits[head:]]).div(t).softmax(-1).mean(0))
+    return (caption_loss(logits[head:], ids, pad)
+            + args.distill_weight * distill_loss(ensemble, teacher_logits[0], ids, pad, t))
+
+
+def wrapped_forward(wrapped, grid, ids, heads):
+    """Through the DDP wrapper when there is one, so gradients are synchronised."""
+    return wrapped(grid, ids, heads)
+
+
+def save_state(path: Path, student, teacher, done, stage, optimizer) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save({"student": student.state_dict(), "teacher": teacher.state_dict(), "done": done,
+                "stage": stage, "optimizer": optimizer.state_dict()}, tmp)
+    tmp.replace(path)
+
+
+if __name__ == "__main__":
+    main()
