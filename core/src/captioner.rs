@@ -212,9 +212,17 @@ impl Captioner {
     #[doc(hidden)]
     pub fn first_step_log_probs(&self, image: ImageInput<'_>) -> Result<Vec<f32>> {
         let decoded = preprocess::decode(image, crate::DEFAULT_MAX_IMAGE_PIXELS)?;
-        let vision = self.run_vision(preprocess::to_model_input(&decoded, self.pack.manifest.image.size))?;
+        let vision = self.run_vision(preprocess::to_model_input(
+            &decoded,
+            self.pack.manifest.image.size,
+        ))?;
         let manifest = &self.pack.manifest;
-        let mut stepper = TractStepper::new(&self.pack.decoder, manifest, vision.prefix_keys, vision.prefix_values)?;
+        let mut stepper = TractStepper::new(
+            &self.pack.decoder,
+            manifest,
+            vision.prefix_keys,
+            vision.prefix_values,
+        )?;
         stepper.step(&[manifest.tokenizer.special_ids.cls])
     }
 

@@ -199,6 +199,156 @@ fn top_candidates(values: &[f32], n: usize) -> Vec<(f32, usize)> {
 mod tests {
     use super::*;
 
+    /// Log-probs that depend on the whole history: a deterministic hash, normalised.
+    struct HashedModel {
+        vocab: usize,
+        histories: Vec<Vec<u32>>,
+    }
+
+    impl HashedModel {
+        fn log_probs(&self, history: &[u32]) -> Vec<f32> {
+            let mut h: u64 = 1469598103934665603;
+            for &t in history {
+                h = (h ^ u64::from(t)).wrapping_mul(1099511628211);
+            }
+            let logits: Vec<f32> = (0..self.vocab)
+                .map(|i| {
+                    let x = (h ^ (i as u64 + 1)).wrapping_mul(0x9E3779B97F4A7C15);
+                    ((x >> 40) as f32 / (1u64 << 24) as f32) * 4.0
+                })
+                .collect();
+            let log_sum = logits.iter().map(|l| l.exp()).sum::<f32>().ln();
+            logits.iter().map(|l| l - log_sum).collect()
+        }
+    }
+
+    impl Stepper for HashedModel {
+        fn step(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
+            if self.histories.len() != tokens.len() {
+                self.histories = vec![Vec::new(); tokens.len()];
+            }
+            let mut out = Vec::new();
+            for (i, &t) in tokens.iter().enumerate() {
+                self.histories[i].push(t);
+                out.extend(self.log_probs(&self.histories[i]));
+            }
+            Ok(out)
+        }
+        fn reorder(&mut self, parents: &[usize]) -> Result<()> {
+            self.histories = parents.iter().map(|&p| self.histories[p].clone()).collect();
+            Ok(())
+        }
+        fn vocab_size(&self) -> usize {
+            self.vocab
+        }
+    }
+
+    /// Best normalised score over every sequence the rules allow.
+    fn exhaustive(
+        model: &HashedModel,
+        search: &Search,
+        history: &mut Vec<u32>,
+        tokens: &mut Vec<u32>,
+        score: f32,
+        best: &mut (f64, Vec<u32>),
+    ) {
+        let step = tokens.len();
+        if step == search.max_length {
+            let s = search.normalise(score, tokens.len());
+            if s > best.0 {
+                *best = (s, tokens.clone());
+            }
+            return;
+        }
+        let mut row = model.log_probs(history);
+        search.constrain(&mut row, tokens, step);
+        for (id, &lp) in row.iter().enumerate() {
+            if lp == f32::NEG_INFINITY {
+                continue;
+            }
+            tokens.push(id as u32);
+            if id as u32 == search.sep {
+                let s = search.normalise(score + lp, tokens.len());
+                if s > best.0 {
+                    *best = (s, tokens.clone());
+                }
+            } else {
+                history.push(id as u32);
+                exhaustive(model, search, history, tokens, score + lp, best);
+                history.pop();
+            }
+            tokens.pop();
+        }
+    }
+
+    #[test]
+    fn wide_beam_search_finds_the_exhaustive_optimum() {
+        for (seed_token, length_penalty, min_length, no_repeat) in
+            [(7, 1.0, 0, 0), (3, 0.0, 2, 0), (5, 2.0, 1, 2)]
+        {
+            let search = Search {
+                cls: seed_token,
+                sep: 0,
+                never_generate: vec![1],
+                max_length: 4,
+                min_length,
+                beam_size: 16,
+                length_penalty,
+                no_repeat_ngram_size: no_repeat,
+            };
+            let mut model = HashedModel {
+                vocab: 5,
+                histories: Vec::new(),
+            };
+            let mut best = (f64::NEG_INFINITY, Vec::new());
+            exhaustive(
+                &model,
+                &search,
+                &mut vec![seed_token],
+                &mut Vec::new(),
+                0.0,
+                &mut best,
+            );
+            let found = search.run(&mut model, &mut |_| Ok(())).unwrap();
+            assert_eq!(
+                found.tokens, best.1,
+                "penalty {length_penalty}, min {min_length}"
+            );
+        }
+    }
+
+    #[test]
+    fn greedy_follows_the_argmax_and_respects_min_length() {
+        let search = Search {
+            cls: 2,
+            sep: 0,
+            never_generate: vec![],
+            max_length: 6,
+            min_length: 3,
+            beam_size: 1,
+            length_penalty: 1.0,
+            no_repeat_ngram_size: 0,
+        };
+        let mut model = HashedModel {
+            vocab: 4,
+            histories: Vec::new(),
+        };
+        let found = search.run(&mut model, &mut |_| Ok(())).unwrap();
+        let reference = HashedModel {
+            vocab: 4,
+            histories: Vec::new(),
+        };
+        let mut history = vec![2];
+        for (step, &token) in found.tokens.iter().enumerate() {
+            let mut row = reference.log_probs(&history);
+            search.constrain(&mut row, &found.tokens[..step], step);
+            let best = (0..4).fold(0, |b, i| if row[i] > row[b] { i } else { b });
+            assert_eq!(token as usize, best);
+            history.push(token);
+        }
+        assert!(found.tokens.iter().take(3).all(|&t| t != 0));
+    }
+
     #[test]
     fn top_candidates_breaks_ties_by_index() {
         let v = [1.0, 3.0, 3.0, -1.0, 2.0, 3.0];

@@ -39,13 +39,9 @@ pub fn preprocess_image(image: ImageInput<'_>, size: usize, max_pixels: u64) -> 
     Ok(preprocess::to_model_input(&decoded, size))
 }
 
-#[cfg(test)]
-mod thread_safety {
-    fn assert_send_sync<T: Send + Sync>() {}
-
-    #[test]
-    fn captioner_is_send_and_sync() {
-        assert_send_sync::<super::Captioner>();
-        assert_send_sync::<super::CancelToken>();
-    }
-}
+// One `Captioner` serves many threads: this fails to compile if that stops being true.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Captioner>();
+    assert_send_sync::<CancelToken>();
+};

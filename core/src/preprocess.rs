@@ -161,17 +161,21 @@ fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<DynamicImage> {
             reason: other.to_string(),
         },
     };
+    // The header's claimed size is checked before any pixel buffer exists.
+    let mut header = ImageReader::with_format(Cursor::new(bytes), format);
+    header.no_limits();
+    let (width, height) = header.into_dimensions().map_err(broken)?;
+    check_size(width, height, max_pixels)?;
+
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = Limits::default();
-    // The header's claimed size is checked before any pixel buffer exists.
+    // Backstops inside the decoders, in case a format's header under-reports.
     let side = u32::try_from(max_pixels).unwrap_or(u32::MAX);
     limits.max_image_width = Some(side);
     limits.max_image_height = Some(side);
     limits.max_alloc = Some(max_pixels.saturating_mul(16).max(64 << 20));
     reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(broken)?;
-    let (width, height) = decoder.dimensions();
-    check_size(width, height, max_pixels)?;
     if width == 0 || height == 0 {
         return Err(Error::ImageDecode {
             format: name,

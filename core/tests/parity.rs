@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use lightcap::{CaptionOptions, Captioner, ImageInput, DEFAULT_MAX_IMAGE_PIXELS};
+use lightcap::{CaptionOptions, Captioner, DEFAULT_MAX_IMAGE_PIXELS, ImageInput};
 use serde_json::Value;
 
 fn repo() -> PathBuf {
@@ -20,17 +20,31 @@ fn preprocessing_matches_python_pixel_by_pixel() {
     let mut checked = 0;
     for entry in std::fs::read_dir(&golden_dir).unwrap() {
         let golden_path = entry.unwrap().path();
-        let stem = golden_path.file_stem().unwrap().to_str().unwrap().to_owned();
+        let stem = golden_path
+            .file_stem()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
         let expected: Vec<f32> = std::fs::read(&golden_path)
             .unwrap()
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect();
         let image = repo().join("tests/images").join(format!("{stem}.png"));
-        let actual = lightcap::preprocess_image(ImageInput::File(&image), 224, DEFAULT_MAX_IMAGE_PIXELS).unwrap();
+        let actual =
+            lightcap::preprocess_image(ImageInput::File(&image), 224, DEFAULT_MAX_IMAGE_PIXELS)
+                .unwrap();
         assert_eq!(actual.len(), expected.len(), "{stem}");
-        let worst = actual.iter().zip(&expected).map(|(a, e)| (a - e).abs()).fold(0f32, f32::max);
-        assert!(worst < 1e-5, "{stem}: largest difference {worst} (values are in [0, 1])");
+        let worst = actual
+            .iter()
+            .zip(&expected)
+            .map(|(a, e)| (a - e).abs())
+            .fold(0f32, f32::max);
+        assert!(
+            worst < 1e-5,
+            "{stem}: largest difference {worst} (values are in [0, 1])"
+        );
         checked += 1;
     }
     assert_eq!(checked, 5, "expected the five golden images");
@@ -49,11 +63,19 @@ fn options(golden: &Value) -> CaptionOptions {
 }
 
 fn u32s(v: &Value) -> Vec<u32> {
-    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as u32)
+        .collect()
 }
 
 fn f32s(v: &Value) -> Vec<f32> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
 }
 
 /// Check one exported pack against its golden file.
@@ -63,7 +85,12 @@ pub fn check_pack_parity(pack: &Path, golden_file: &Path) {
     let sep = captioner.manifest().tokenizer.special_ids.sep;
     // The golden file belongs to this exact pack.
     for entry in &captioner.manifest().files {
-        assert_eq!(golden["pack_files"][&entry.path].as_str(), Some(entry.sha256.as_str()), "{}", entry.path);
+        assert_eq!(
+            golden["pack_files"][&entry.path].as_str(),
+            Some(entry.sha256.as_str()),
+            "{}",
+            entry.path
+        );
     }
     let tol_log_probs = golden["tolerance"]["log_probs"].as_f64().unwrap() as f32;
     let tol_scores = golden["tolerance"]["concept_scores"].as_f64().unwrap() as f32;
@@ -76,24 +103,42 @@ pub fn check_pack_parity(pack: &Path, golden_file: &Path) {
 
         let first = captioner.first_step_log_probs(image).unwrap();
         let step = &record["first_step"];
-        for (id, expected) in u32s(&step["sample_ids"]).into_iter().zip(f32s(&step["sample_log_probs"])) {
+        for (id, expected) in u32s(&step["sample_ids"])
+            .into_iter()
+            .zip(f32s(&step["sample_log_probs"]))
+        {
             let actual = first[id as usize];
             assert!(
                 (actual - expected).abs() <= tol_log_probs || (actual == expected),
                 "{name}: log-prob of token {id} is {actual}, PyTorch says {expected}"
             );
         }
-        for (id, expected) in u32s(&step["top_ids"]).into_iter().zip(f32s(&step["top_log_probs"])) {
-            assert!((first[id as usize] - expected).abs() <= tol_log_probs, "{name}: top token {id}");
+        for (id, expected) in u32s(&step["top_ids"])
+            .into_iter()
+            .zip(f32s(&step["top_log_probs"]))
+        {
+            assert!(
+                (first[id as usize] - expected).abs() <= tol_log_probs,
+                "{name}: top token {id}"
+            );
         }
 
         for search in ["greedy", "beam"] {
             let expected = &record[search];
             let caption = captioner.caption(image, &options(expected)).unwrap();
             let concept_ids: Vec<u32> = caption.concepts.iter().map(|c| c.index).collect();
-            assert_eq!(concept_ids, u32s(&record["concept_ids"]), "{name}: concepts");
+            assert_eq!(
+                concept_ids,
+                u32s(&record["concept_ids"]),
+                "{name}: concepts"
+            );
             for (c, s) in caption.concepts.iter().zip(f32s(&record["concept_scores"])) {
-                assert!((c.score - s).abs() <= tol_scores, "{name}: score of {}: {} vs {s}", c.name, c.score);
+                assert!(
+                    (c.score - s).abs() <= tol_scores,
+                    "{name}: score of {}: {} vs {s}",
+                    c.name,
+                    c.score
+                );
             }
             let mut tokens = caption.token_ids.clone();
             if caption.finished {
@@ -112,7 +157,10 @@ pub fn check_pack_parity(pack: &Path, golden_file: &Path) {
 
 #[test]
 fn default_pack_matches_pytorch() {
-    check_pack_parity(&repo().join("models/default"), &repo().join("tests/golden/default/golden.json"));
+    check_pack_parity(
+        &repo().join("models/default"),
+        &repo().join("tests/golden/default/golden.json"),
+    );
 }
 
 /// The paper-sized pack is ~170 MB, so it is exported at test time, not

@@ -1,0 +1,103 @@
+//! The `lightcap` command end to end, with the bundled default pack.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn lightcap(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lightcap"))
+        .args(args)
+        .current_dir(repo())
+        .env_remove("LIGHTCAP_PACK")
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+#[test]
+fn captions_one_image_with_the_bundled_pack() {
+    let out = lightcap(&["caption", "tests/images/scene_wide.png"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1);
+    assert!(!stdout.trim().is_empty());
+}
+
+#[test]
+fn json_lines_hold_caption_concepts_and_timings() {
+    let out = lightcap(&[
+        "caption",
+        "--json",
+        "--beam",
+        "2",
+        "tests/images/scene_wide.png",
+        "tests/images/small.png",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let records: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 2);
+    for r in &records {
+        assert!(r["caption"].is_string());
+        assert_eq!(r["concepts"].as_array().unwrap().len(), 5);
+        assert!(r["timings_ms"]["total"].as_f64().unwrap() > 0.0);
+    }
+}
+
+#[test]
+fn a_failure_is_one_line_and_a_nonzero_exit_while_other_images_still_caption() {
+    let out = lightcap(&[
+        "caption",
+        "tests/images/scene_wide.png",
+        "no/such.png",
+        "Cargo.toml",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stdout).lines().count(),
+        1,
+        "the good image is still captioned"
+    );
+    let stderr = text(&out.stderr);
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(errors.len(), 2, "{stderr}");
+    assert!(
+        errors[0].contains("no/such.png") && errors[1].contains("unsupported image format"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 of 3 images failed"));
+}
+
+#[test]
+fn bad_options_and_bad_packs_fail_clearly() {
+    let out = lightcap(&["caption", "--beam", "0", "tests/images/small.png"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("beam_size"));
+
+    let out = lightcap(&[
+        "caption",
+        "--pack",
+        "tests/images",
+        "tests/images/small.png",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("cannot load model pack"));
+}
+
+#[test]
+fn info_describes_the_pack() {
+    let out = lightcap(&["info"]);
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("concepts:"));
+}
