@@ -140,10 +140,12 @@ def decode(step: StepFn, reorder: ReorderFn, cache, cls: int, sep: int,
 class TorchStepper:
     """Adapts a LightCap model and one image's prefix to StepFn / ReorderFn."""
 
-    def __init__(self, model, prefix_keys: torch.Tensor, prefix_values: torch.Tensor):
+    def __init__(self, model, prefix_keys: torch.Tensor, prefix_values: torch.Tensor,
+                 heads: list[int] | None = None):
         self.model = model
         self.prefix_keys = prefix_keys
         self.prefix_values = prefix_values
+        self.heads = heads  # None: the whole ensemble
 
     def initial_cache(self):
         empty = self.model.empty_cache(1)
@@ -155,7 +157,7 @@ class TorchStepper:
         hidden, keys, values = self.model.decode(
             torch.from_numpy(input_ids), self.prefix_keys, self.prefix_values, past_keys, past_values
         )
-        log_probs = self.model.log_probs(hidden[:, -1])
+        log_probs = self.model.log_probs(hidden[:, -1], self.heads)
         return log_probs.numpy(), (keys, values)
 
     @staticmethod

@@ -1,0 +1,88 @@
+"""Caption a dataset split with a checkpoint and score it with pycocoevalcap
+(BLEU-4, METEOR, ROUGE-L, CIDEr-D; SPICE needs a download and is left out).
+
+    python -m lightcap.evaluate --checkpoint runs/tiny/student.pt --data data/shapes/dataset.json \\
+        --split test --beam 3 --results runs/tiny/test_results.json
+
+The result file is COCO format: [{"image_id": ..., "caption": ...}].
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .checkpoint import load_checkpoint
+from .data import read_dataset, split
+from .decoding import DecodeOptions, TorchStepper, decode
+from .preprocess import preprocess_file
+from .text import CaptionTokenizer
+
+
+def score_captions(references: dict, candidates: dict) -> dict[str, float]:
+    """references: id -> [captions]; candidates: id -> caption. Uses the PTB tokenizer (Java)."""
+    from pycocoevalcap.bleu.bleu import Bleu
+    from pycocoevalcap.cider.cider import Cider
+    from pycocoevalcap.meteor.meteor import Meteor
+    from pycocoevalcap.rouge.rouge import Rouge
+    from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
+
+    tokenizer = PTBTokenizer()
+    refs = tokenizer.tokenize({k: [{"caption": c} for c in v] for k, v in references.items()})
+    cands = tokenizer.tokenize({k: [{"caption": candidates[k]}] for k in references})
+    scores = {}
+    bleu, _ = Bleu(4).compute_score(refs, cands)
+    scores["BLEU-4"] = bleu[3]
+    scores["METEOR"], _ = Meteor().compute_score(refs, cands)
+    scores["ROUGE-L"], _ = Rouge().compute_score(refs, cands)
+    scores["CIDEr-D"], _ = Cider().compute_score(refs, cands)
+    return {k: float(v) for k, v in scores.items()}
+
+
+@torch.no_grad()
+def caption_examples(model, examples, tokenizer: CaptionTokenizer, options: DecodeOptions,
+                     heads: list[int] | None = None) -> dict:
+    """image_id -> caption, decoded in PyTorch with the reference search."""
+    special = tokenizer.special
+    never = [special.pad, special.unk, special.cls, special.mask]
+    out = {}
+    for e in tqdm(examples, desc="captioning", unit="image"):
+        pixels = torch.from_numpy(preprocess_file(e.image_path, model.config.image_size))[None]
+        prefix = model.encode_prefix(model.backbone_grid(pixels))
+        stepper = TorchStepper(model, prefix.keys, prefix.values, heads)
+        hyp = decode(stepper.step, stepper.reorder, stepper.initial_cache(), special.cls, special.sep,
+                     never, options)
+        out[e.image_id] = tokenizer.decode([t for t in hyp.tokens if t != special.sep])
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", type=Path, required=True)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--images-root", type=Path)
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--beam", type=int, default=1)
+    parser.add_argument("--max-length", type=int, default=20)
+    parser.add_argument("--single-head", action="store_true", help="use prediction head 0 only")
+    parser.add_argument("--results", type=Path, help="write the COCO-format result file here")
+    args = parser.parse_args(argv)
+
+    tokenizer = CaptionTokenizer()
+    model, _, _ = load_checkpoint(args.checkpoint, tokenizer)
+    examples = split(read_dataset(args.data, args.images_root), args.split)
+    options = DecodeOptions(max_length=args.max_length, beam_size=args.beam)
+    candidates = caption_examples(model, examples, tokenizer, options, [0] if args.single_head else None)
+    if args.results:
+        args.results.write_text(json.dumps([{"image_id": k, "caption": v} for k, v in candidates.items()]))
+    scores = score_captions({e.image_id: list(e.captions) for e in examples}, candidates)
+    print(json.dumps(scores, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""Training lowers the loss, runs end to end on a small dataset the test builds,
+resumes, and evaluation scores with pycocoevalcap."""
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from lightcap import synthetic, train
+from lightcap.checkpoint import load_checkpoint
+from lightcap.data import CaptionPairs, read_dataset, split
+from lightcap.evaluate import caption_examples, score_captions
+from lightcap.decoding import DecodeOptions
+
+java = pytest.mark.skipif(shutil.which("java") is None, reason="pycocoevalcap needs Java")
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return synthetic.build(tmp_path_factory.mktemp("shapes"), count=40, seed=0)
+
+
+def test_coco_captions_format_is_read(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"")
+    data = {"images": [{"id": 7, "file_name": "a.png"}, {"id": 8, "file_name": "b.png"}],
+            "annotations": [{"image_id": 7, "caption": " A cat. "}, {"image_id": 7, "caption": "a dog"}]}
+    (tmp_path / "captions.json").write_text(json.dumps(data))
+    examples = read_dataset(tmp_path / "captions.json", coco_split="val")
+    assert [(e.image_id, e.captions, e.split) for e in examples] == [(7, ("A cat.", "a dog"), "val")]
+
+
+def test_a_few_optimizer_steps_lower_the_loss(tiny_model, tokenizer, dataset):
+    model, concepts = tiny_model
+    model = load_copy(model)
+    examples = split(read_dataset(dataset), "train")[:8]
+    grids = torch.stack([model.backbone_grid(torch.rand(1, 3, 224, 224))[0] for _ in examples]).detach().numpy()
+    pairs = CaptionPairs(grids, examples, tokenizer, concepts, max_tokens=16)
+    grid, ids, labels = next(iter(torch.utils.data.DataLoader(pairs, batch_size=16)))
+    params = train.stage_parameters(model, None)
+    optimizer = torch.optim.AdamW(params, lr=3e-3)
+    args = type("Args", (), {"temperature": 2.0, "distill_weight": 1.0})
+    losses = []
+    for _ in range(15):
+        loss = train.stage_loss(model, model, None, None, grid, ids, labels, tokenizer.special.pad, args)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0] * 0.8, losses
+
+
+def load_copy(model):
+    import copy
+
+    return copy.deepcopy(model).train()
+
+
+def test_distillation_loss_is_zero_when_student_equals_teacher():
+    logits = torch.randn(2, 5, 11)
+    ids = torch.randint(1, 11, (2, 5))
+    loss = train.distill_loss(torch.log_softmax(logits[:, :] / 2.0, -1), logits, ids, pad=0, temperature=2.0)
+    assert abs(loss.item()) < 1e-5
+
+
+@java
+def test_train_end_to_end_resume_and_evaluate(dataset, tmp_path, tokenizer):
+    out = tmp_path / "run"
+    common = ["--config", "tiny", "--data", str(dataset), "--out", str(out), "--concepts", "30",
+              "--batch-size", "32", "--teacher-epochs", "1", "--student-epochs", "1", "--head-epochs", "1"]
+    train.main(common)
+    first = (out / "student.pt").read_bytes()
+    state = torch.load(out / "state.pt", weights_only=False)
+    assert state["done"] == {"teacher": 1, "student-head-0": 1, "student-head-1": 1}
+    train.main(common + ["--resume"])  # everything done: nothing retrained
+    model, concepts, meta = load_checkpoint(out / "student.pt", tokenizer)
+    assert meta["stages"] == state["done"]
+    reloaded = load_checkpoint(out / "student.pt", tokenizer)[0]
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), reloaded.state_dict().values()))
+    assert len(first) > 0
+    test = split(read_dataset(dataset), "test")
+    candidates = caption_examples(model, test, tokenizer, DecodeOptions(max_length=8))
+    scores = score_captions({e.image_id: list(e.captions) for e in test}, candidates)
+    assert set(scores) == {"BLEU-4", "METEOR", "ROUGE-L", "CIDEr-D"}
+    assert all(v >= 0 for v in scores.values())
+
+
+@java
+def test_cider_d_on_a_hand_checked_example():
+    refs = {1: ["a red circle"], 2: ["a blue square on the left"]}
+    # Identical captions: every n-gram matches; 3-word captions have no 4-grams.
+    # Image 1: n=1..3 cosine 1, n=4 empty -> 10 * 3/4 = 7.5.
+    # Image 2: "a" occurs in both images (idf 0); cosines 2/sqrt(10), 2/sqrt(10), 1/2, 0;
+    # length gap 3 -> penalty exp(-9/72). Score 10 * mean * penalty.
+    cands = {1: "a red circle", 2: "a blue square"}
+    image2 = 10 * (2 / 10**0.5 * 2 + 0.5) / 4 * 2.718281828 ** (-9 / 72)
+    scores = score_captions(refs, cands)
+    assert scores["CIDEr-D"] == pytest.approx((7.5 + image2) / 2, abs=1e-3)
