@@ -163,12 +163,7 @@ impl Captioner {
             length_penalty: options.length_penalty,
             no_repeat_ngram_size: options.no_repeat_ngram_size,
         };
-        let mut stepper = TractStepper::new(
-            &self.pack.decoder,
-            manifest,
-            vision.prefix_keys,
-            vision.prefix_values,
-        )?;
+        let mut stepper = self.stepper(&vision)?;
         let mut on_step = |tokens: &[u32]| {
             cancel.check()?;
             let body = tokens.strip_suffix(&[special.sep]).unwrap_or(tokens);
@@ -216,14 +211,18 @@ impl Captioner {
             &decoded,
             self.pack.manifest.image.size,
         ))?;
-        let manifest = &self.pack.manifest;
-        let mut stepper = TractStepper::new(
+        self.stepper(&vision)?
+            .step(&[self.pack.manifest.tokenizer.special_ids.cls])
+    }
+
+    /// A decoder stepper over this image's prefix cache (shared, not copied).
+    fn stepper(&self, vision: &VisionOutput) -> Result<TractStepper<'_>> {
+        TractStepper::new(
             &self.pack.decoder,
-            manifest,
-            vision.prefix_keys,
-            vision.prefix_values,
-        )?;
-        stepper.step(&[manifest.tokenizer.special_ids.cls])
+            &self.pack.manifest,
+            vision.prefix_keys.clone(),
+            vision.prefix_values.clone(),
+        )
     }
 
     fn detokenize(&self, ids: &[u32]) -> Result<String> {
