@@ -144,6 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     stages += [Stage(f"student-head-{h}", args.head_epochs) for h in range(1, config.ensemble_heads)]
     state_path = args.out / "state.pt"
     done: dict[str, int] = {}
+    state = None  # what --resume found, if anything
     if args.resume and state_path.is_file():
         state = torch.load(state_path, map_location="cpu", weights_only=False)
         student.load_state_dict(state["student"])
@@ -162,7 +163,8 @@ def main(argv: list[str] | None = None) -> None:
         model = teacher if head is None else student
         trainable = stage_parameters(model, head)
         optimizer = torch.optim.AdamW(trainable, lr=args.lr if head in (None, 0) else args.lr / 2)
-        if args.resume and state_path.is_file() and state.get("stage") == stage.name and "optimizer" in state:
+        # state.pt written earlier in this very run must not be mistaken for a resumed one.
+        if state is not None and state.get("stage") == stage.name and "optimizer" in state:
             optimizer.load_state_dict(state["optimizer"])
         wrapped = model
         if world > 1:
@@ -218,20 +220,19 @@ def stage_parameters(model, head: int | None) -> list[torch.nn.Parameter]:
 
 
 def stage_loss(wrapped, model, teacher, head, grid, ids, labels, pad, args) -> torch.Tensor:
-    inputs = ids
     if head is None:
-        logits, concepts = wrapped_forward(wrapped, grid, inputs, [0])
+        logits, concepts = wrapped_forward(wrapped, grid, ids, [0])
         return caption_loss(logits, ids, pad) + F.binary_cross_entropy_with_logits(concepts.logits, labels)
     with torch.no_grad():
-        teacher_logits, _ = teacher.teacher_forced_logits(grid, inputs, [0])
+        teacher_logits, _ = teacher.teacher_forced_logits(grid, ids, [0])
     t = args.temperature
     if head == 0:
-        logits, concepts = wrapped_forward(wrapped, grid, inputs, [0])
+        logits, concepts = wrapped_forward(wrapped, grid, ids, [0])
         student = torch.log_softmax(logits[0] / t, dim=-1)
         return (caption_loss(logits, ids, pad)
                 + F.binary_cross_entropy_with_logits(concepts.logits, labels)
                 + args.distill_weight * distill_loss(student, teacher_logits[0], ids, pad, t))
-    logits, _ = wrapped_forward(wrapped, grid, inputs, list(range(head + 1)))
+    logits, _ = wrapped_forward(wrapped, grid, ids, list(range(head + 1)))
     earlier = logits[:head].detach()
     ensemble = torch.log(torch.cat([earlier, logits[head:]]).div(t).softmax(-1).mean(0))
     return (caption_loss(logits[head:], ids, pad)
