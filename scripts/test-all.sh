@@ -21,4 +21,5 @@ echo "== Python: model, export, training, evaluation"
 echo "== Parity at paper size: lightcap-rn50 (random weights) exported, then run by the Rust core"
 "$py" -m lightcap.export --config lightcap-rn50 --seed 0 --out build/packs/lightcap-rn50 \
     --golden build/golden/lightcap-rn50 --golden-images tests/images/*.png
-cargo test --quiet -p lightcap --test parity -- --ignored rn50_pack_matches_pytorch
+# --workspace keeps the feature set of the run above, so nothing is rebuilt.
+cargo test --workspace --quiet -- --ignored rn50_pack_matches_pytorch
