@@ -78,6 +78,19 @@ pub struct SpecialIds {
     pub mask: u32,
 }
 
+impl SpecialIds {
+    /// Each special token as the tokenizer spells it, with its id.
+    pub fn by_token(&self) -> [(&'static str, u32); 5] {
+        [
+            ("[PAD]", self.pad),
+            ("[UNK]", self.unk),
+            ("[CLS]", self.cls),
+            ("[SEP]", self.sep),
+            ("[MASK]", self.mask),
+        ]
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DecodingSpec {
@@ -217,16 +230,10 @@ impl Manifest {
         }
         let t = &self.tokenizer;
         let s = t.special_ids;
-        for (name, id) in [
-            ("pad", s.pad),
-            ("unk", s.unk),
-            ("cls", s.cls),
-            ("sep", s.sep),
-            ("mask", s.mask),
-        ] {
+        for (token, id) in s.by_token() {
             if id as usize >= t.vocab_size {
                 return bad(format!(
-                    "special id `{name}` = {id} is outside the vocabulary of {}",
+                    "special id {token} = {id} is outside the vocabulary of {}",
                     t.vocab_size
                 ));
             }

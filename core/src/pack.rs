@@ -123,14 +123,7 @@ fn load_tokenizer(manifest: &Manifest, bytes: &[u8]) -> Result<tokenizers::Token
             ),
         ));
     }
-    let s = manifest.tokenizer.special_ids;
-    for (token, id) in [
-        ("[PAD]", s.pad),
-        ("[UNK]", s.unk),
-        ("[CLS]", s.cls),
-        ("[SEP]", s.sep),
-        ("[MASK]", s.mask),
-    ] {
+    for (token, id) in manifest.tokenizer.special_ids.by_token() {
         if tokenizer.token_to_id(token) != Some(id) {
             return Err(Error::pack(
                 file,

@@ -342,25 +342,19 @@ mod tests {
             .chunks(4)
             .flat_map(|p| [p[2], p[1], p[0], p[3]])
             .collect();
-        let a = to_model_input(
-            &Decoded::Borrowed(RawFrame {
-                pixels: &rgba,
+        let resize = |pixels: &[u8], format| {
+            let frame = RawFrame {
+                pixels,
                 width: 8,
                 height: 8,
                 stride: 32,
-                format: PixelFormat::Rgba8,
-            }),
-            8,
-        );
-        let b = to_model_input(
-            &Decoded::Borrowed(RawFrame {
-                pixels: &bgra,
-                width: 8,
-                height: 8,
-                stride: 32,
-                format: PixelFormat::Bgra8,
-            }),
-            8,
+                format,
+            };
+            to_model_input(&Decoded::Borrowed(frame), 8)
+        };
+        let (a, b) = (
+            resize(&rgba, PixelFormat::Rgba8),
+            resize(&bgra, PixelFormat::Bgra8),
         );
         assert_eq!(a, b);
     }
