@@ -49,14 +49,13 @@ def caption_examples(model, examples, tokenizer: CaptionTokenizer, options: Deco
                      heads: list[int] | None = None) -> dict:
     """image_id -> caption, decoded in PyTorch with the reference search."""
     special = tokenizer.special
-    never = [special.pad, special.unk, special.cls, special.mask]
     out = {}
     for e in tqdm(examples, desc="captioning", unit="image"):
         pixels = torch.from_numpy(preprocess_file(e.image_path, model.config.image_size))[None]
         prefix = model.encode_prefix(model.backbone_grid(pixels))
         stepper = TorchStepper(model, prefix.keys, prefix.values, heads)
         hyp = decode(stepper.step, stepper.reorder, stepper.initial_cache(), special.cls, special.sep,
-                     never, options)
+                     tokenizer.never_generate, options)
         out[e.image_id] = tokenizer.decode([t for t in hyp.tokens if t != special.sep])
     return out
 

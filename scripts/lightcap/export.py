@@ -175,7 +175,7 @@ def export_pack(model: LightCap, concepts: list[str], tokenizer: CaptionTokenize
             "vocab_size": c.vocab_size,
             "special_ids": {"pad": special.pad, "unk": special.unk, "cls": special.cls,
                             "sep": special.sep, "mask": special.mask},
-            "never_generate": [special.pad, special.unk, special.cls, special.mask],
+            "never_generate": tokenizer.never_generate,
         },
         "decoding": {"max_length": max_length, "max_positions": c.max_caption_positions},
         "cache": {"layers": c.layers, "heads": c.heads, "head_dim": c.head_dim, "prefix_len": c.prefix_len},

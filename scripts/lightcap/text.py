@@ -69,6 +69,12 @@ class CaptionTokenizer:
         if not raw.get("normalizer", {}).get("lowercase", False):
             raise ValueError("tokenizer does not lowercase: not an uncased BERT tokenizer")
 
+    @property
+    def never_generate(self) -> list[int]:
+        """Ids a caption may not contain: everything special but [SEP], which ends it."""
+        s = self.special
+        return [s.pad, s.unk, s.cls, s.mask]
+
     def encode_caption(self, text: str, max_tokens: int) -> list[int]:
         """[CLS] pieces... [SEP], the pieces cut so that the whole fits max_tokens."""
         pieces = self.tokenizer.encode(text, add_special_tokens=False).ids[: max_tokens - 2]

@@ -133,8 +133,8 @@ def main(argv: list[str] | None = None) -> None:
         load_tinybert(student, args.fusion_weights)
 
     cache = args.out / "cache"
-    if rank == 0:
-        grids = cached_grids(student, train, cache, device)
+    if rank == 0:  # one process computes the cache; the others wait, then every process reads it
+        cached_grids(student, train, cache, device)
     if world > 1:
         dist.barrier()
     grids = cached_grids(student, train, cache, device)

@@ -119,7 +119,7 @@ def test_beam_search_with_beam_one_equals_greedy_and_wider_beams_score_no_worse(
     model, _ = tiny_model
     _, cached = prefix
     s = tokenizer.special
-    never = [s.pad, s.unk, s.cls, s.mask]
+    never = tokenizer.never_generate
     stepper = TorchStepper(model, cached.keys, cached.values)
     g = greedy(stepper.step, stepper.initial_cache(), s.cls, s.sep, never, DecodeOptions(max_length=6))
     b1 = beam_search(stepper.step, stepper.reorder, stepper.initial_cache(), s.cls, s.sep, never,
