@@ -5,8 +5,9 @@ cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}"
 py=.venv/bin/python
 
-echo "== Python environment"
+echo "== Python environment, binding toolchain"
 scripts/setup-python.sh
+scripts/setup-toolchain.sh
 
 echo "== Rust: format, lints"
 cargo fmt --all --check
@@ -14,6 +15,9 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 echo "== Rust: unit, integration, parity (tiny pack), CLI"
 cargo test --workspace --quiet
+
+echo "== Bindings: Kotlin on the JVM, Swift header and syntax"
+scripts/test-bindings.sh
 
 echo "== Python: model, export, training, evaluation"
 "$py" -m pytest -q scripts/tests

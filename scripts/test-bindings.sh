@@ -33,3 +33,7 @@ java -cp "$out/kotlin-tests.jar:$classpath:$kotlin_lib/kotlin-stdlib.jar" \
     -Djna.library.path="$PWD/target/debug" \
     -Dlightcap.pack="$PWD/$pack" -Dlightcap.images="$PWD/tests/images" -Dlightcap.expected="$PWD/$expected" \
     org.junit.runner.JUnitCore dev.lightcap.EngineTest
+
+echo "== Swift bindings (no Swift compiler here: header, module map, checksums, syntax)"
+python3 scripts/check-swift-ffi.py "$out/swift" target/debug
+node scripts/check-swift-syntax.js "$out/swift/LightCap.swift" bindings/swift/*.swift

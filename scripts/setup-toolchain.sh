@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what the binding and cross-compilation checks need, where missing:
+# Debian packages (clang, JNA, JUnit 4, qemu-user and the aarch64 C toolchain), Rust
+# targets, and the pinned npm tools in scripts/toolchain (kotlinc, tree-sitter Swift).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(clang libjna-java junit4 qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    echo "installing ${missing[*]}"
+    sudo_if_needed=()
+    [[ $(id -u) -ne 0 ]] && sudo_if_needed=(sudo)
+    "${sudo_if_needed[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_if_needed[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+rustup target add aarch64-linux-android x86_64-linux-android aarch64-apple-ios \
+    aarch64-unknown-linux-gnu >/dev/null 2>&1
+
+# Installed from the lock file only when it changed; install scripts stay off (the
+# parsers ship prebuilt binaries; tree-sitter-cli's script would download one).
+stamp=scripts/toolchain/node_modules/.installed-lock
+if ! cmp -s scripts/toolchain/package-lock.json "$stamp" 2>/dev/null; then
+    (cd scripts/toolchain && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+    cp scripts/toolchain/package-lock.json "$stamp"
+fi
