@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Installs what the binding and cross-compilation checks need, where missing:
-# Debian packages (clang, JNA, JUnit 4, qemu-user and the aarch64 C toolchain), Rust
-# targets, and the pinned npm tools in scripts/toolchain (kotlinc, tree-sitter Swift).
+# Installs what the binding and cross-compilation checks need, where missing: Debian
+# packages (clang and LLVM tools, JNA, JUnit 4, qemu-user, the aarch64 C toolchain),
+# Rust targets, and the pinned npm tools in scripts/toolchain (kotlinc, tree-sitter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(clang libjna-java junit4 qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+packages=(clang llvm libjna-java junit4 qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")

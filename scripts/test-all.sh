@@ -27,3 +27,9 @@ echo "== Parity at paper size: lightcap-rn50 (random weights) exported, then run
     --golden build/golden/lightcap-rn50 --golden-images tests/images/*.png
 # --workspace keeps the feature set of the run above, so nothing is rebuilt.
 cargo test --workspace --quiet -- --ignored rn50_pack_matches_pytorch
+
+echo "== Mobile library: Android and iOS targets build (unoptimised check build)"
+scripts/build-mobile.sh --profile mobile-check
+
+echo "== Core tests on aarch64 Linux under qemu (tract's ARM kernels)"
+scripts/test-aarch64.sh
