@@ -14,6 +14,11 @@ tools=scripts/toolchain/node_modules
 kotlin_lib="$tools/kotlin-compiler/lib"
 
 scripts/generate-bindings.sh "$out"
+# Generation must be reproducible: a second run gives the same bytes.
+again=$(mktemp -d)
+trap 'rm -rf "$again"' EXIT
+scripts/generate-bindings.sh "$again" >/dev/null
+diff -r "$out/kotlin" "$again/kotlin" && diff -r "$out/swift" "$again/swift"
 
 echo "== Rust core's captions for the test images (what Kotlin must reproduce)"
 cargo build --quiet -p lightcap-cli

@@ -252,6 +252,18 @@ class EngineTest {
     }
 
     @Test
+    fun aThrowingListenerFailsItsCallButNotTheEngine() {
+        val source = ImageSource.File(image("scene_wide.png").path)
+        val throwing = object : CaptionListener { override fun onPartialCaption(text: String) = error("app bug") }
+        // The Rust side turns the listener's exception into an error of this call.
+        assertFailsWith<Exception> { engine.captionStreaming(source, throwing, CancellationToken()) }
+        runBlocking {
+            assertThrows<LightCapException.Internal> { engine.captionAsync(source, listener = throwing) }
+        }
+        assertMatches(greedy("scene_wide.png"), engine.caption(source))
+    }
+
+    @Test
     fun cancellingTheCoroutineCancelsTheCaption() {
         runBlocking {
             val firstPartial = CompletableDeferred<Unit>()
