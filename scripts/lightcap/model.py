@@ -188,8 +188,15 @@ class PredictionHead(nn.Module):
         self.norm = nn.LayerNorm(config.hidden, eps=config.layer_norm_eps)
         self.bias = nn.Parameter(torch.zeros(config.vocab_size))
 
-    def forward(self, hidden: torch.Tensor, word_embeddings: torch.Tensor) -> torch.Tensor:
-        return self.norm(F.gelu(self.transform(hidden))) @ word_embeddings.t() + self.bias
+    def forward(self, hidden: torch.Tensor, word_embeddings: torch.Tensor,
+                vocab: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits over the whole vocabulary, or over the token ids in `vocab` only (training
+        on a small caption vocabulary: the other rows of the 30,522 would cost most of the
+        time and learn nothing)."""
+        bias = self.bias
+        if vocab is not None:
+            word_embeddings, bias = word_embeddings[vocab], bias[vocab]
+        return self.norm(F.gelu(self.transform(hidden))) @ word_embeddings.t() + bias
 
 
 def ensemble_log_probs(head_logits: torch.Tensor) -> torch.Tensor:
@@ -277,11 +284,13 @@ class LightCap(nn.Module):
             values.append(v)
         return x, torch.stack(keys), torch.stack(values)
 
-    def head_logits(self, hidden: torch.Tensor, heads: range | list[int] | None = None) -> torch.Tensor:
-        """[N, ..., V] logits of the chosen prediction heads (all by default)."""
+    def head_logits(self, hidden: torch.Tensor, heads: range | list[int] | None = None,
+                    vocab: torch.Tensor | None = None) -> torch.Tensor:
+        """[N, ..., V] logits of the chosen prediction heads (all by default), over the
+        token ids in `vocab` (all by default)."""
         chosen = range(len(self.heads)) if heads is None else heads
         words = self.embeddings.word_embeddings.weight
-        return torch.stack([self.heads[i](hidden, words) for i in chosen])
+        return torch.stack([self.heads[i](hidden, words, vocab) for i in chosen])
 
     def log_probs(self, hidden: torch.Tensor, heads: range | list[int] | None = None) -> torch.Tensor:
         return ensemble_log_probs(self.head_logits(hidden, heads))
@@ -290,15 +299,25 @@ class LightCap(nn.Module):
         c = self.config
         return torch.zeros(c.layers, batch, c.heads, 0, c.head_dim, device=self.mean.device)
 
-    def forward(self, grid: torch.Tensor, input_ids: torch.Tensor, heads=None):
-        return self.teacher_forced_logits(grid, input_ids, heads)
+    def forward(self, grid: torch.Tensor, input_ids: torch.Tensor, heads=None, vocab=None):
+        return self.teacher_forced_logits(grid, input_ids, heads, vocab)
 
-    def teacher_forced_logits(self, grid: torch.Tensor, input_ids: torch.Tensor, heads=None):
+    def teacher_forced_logits(self, grid: torch.Tensor, input_ids: torch.Tensor, heads=None, vocab=None):
         """Training: per-head logits [N, B, T, V] for every caption position, and concepts."""
         prefix = self.encode_prefix(grid)
         empty = self.empty_cache(input_ids.shape[0])
         hidden, _, _ = self.decode(input_ids, prefix.keys, prefix.values, empty, empty)
-        return self.head_logits(hidden, heads), prefix.concepts
+        return self.head_logits(hidden, heads, vocab), prefix.concepts
+
+    def restrict_output_vocabulary(self, vocab: torch.Tensor) -> None:
+        """Make every token outside `vocab` (ids) unreachable: its bias in every head goes
+        to -1e4, so after training on a restricted vocabulary the full-vocabulary heads,
+        and the exported graphs, never produce a token the model was not trained on."""
+        outside = torch.ones(self.config.vocab_size, dtype=torch.bool)
+        outside[vocab.cpu()] = False
+        with torch.no_grad():
+            for head in self.heads:
+                head.bias[outside.to(head.bias.device)] = -1e4
 
 
 def count_parameters(model: nn.Module) -> dict[str, int]:

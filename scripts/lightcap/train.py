@@ -43,19 +43,45 @@ def teacher_config(config: LightCapConfig) -> LightCapConfig:
                           ensemble_heads=1)
 
 
-def caption_loss(head_logits: torch.Tensor, ids: torch.Tensor, pad: int) -> torch.Tensor:
-    """Mean next-token cross-entropy of [N, B, T, V] logits (each head) over non-pad targets."""
-    targets = ids[:, 1:]
+IGNORE = -100  # target index of padding
+
+
+def output_vocabulary(dataset, pad: int) -> torch.Tensor:
+    """The token ids the training captions contain ([SEP] included): the only outputs
+    training can teach. Scores are computed over these alone (see PredictionHead)."""
+    seen = torch.zeros(0, dtype=torch.long)
+    for start in range(0, len(dataset), 4096):
+        ids = torch.stack([dataset[i][1] for i in range(start, min(start + 4096, len(dataset)))])
+        seen = torch.unique(torch.cat([seen, ids[:, 1:].reshape(-1)]))
+    return seen[seen != pad]
+
+
+def target_lookup(vocab: torch.Tensor | None, vocab_size: int, pad: int) -> torch.Tensor:
+    """Maps token ids to positions in `vocab` (identity for the full vocabulary); padding
+    and ids outside `vocab` map to IGNORE."""
+    if vocab is None:
+        lookup = torch.arange(vocab_size)
+    else:
+        lookup = torch.full((vocab_size,), IGNORE, dtype=torch.long)
+        lookup[vocab] = torch.arange(len(vocab))
+    lookup[pad] = IGNORE
+    return lookup
+
+
+def caption_loss(head_logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean next-token cross-entropy of [N, B, T, V] logits (each head); `targets` [B, T] are
+    the caption ids as positions in the scored vocabulary, IGNORE at padding."""
+    targets = targets[:, 1:]
     logits = head_logits[:, :, :-1]
     n = logits.shape[0]
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.repeat(n, 1).reshape(-1),
-                           ignore_index=pad)
+                           ignore_index=IGNORE)
 
 
-def distill_loss(student_log_probs: torch.Tensor, teacher_logits: torch.Tensor, ids: torch.Tensor,
-                 pad: int, temperature: float) -> torch.Tensor:
+def distill_loss(student_log_probs: torch.Tensor, teacher_logits: torch.Tensor, targets: torch.Tensor,
+                 temperature: float) -> torch.Tensor:
     """t^2 * KL(teacher_t || student) per non-pad caption token; student_log_probs at temperature t."""
-    mask = (ids[:, 1:] != pad).float()
+    mask = (targets[:, 1:] != IGNORE).float()
     teacher = torch.log_softmax(teacher_logits[:, :-1] / temperature, dim=-1)
     kl = (teacher.exp() * (teacher - student_log_probs[:, :-1])).sum(-1)
     return temperature**2 * (kl * mask).sum() / mask.sum().clamp(min=1)
@@ -99,6 +125,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-tokens", type=int, default=24, help="[CLS] + pieces + [SEP]")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true", help="continue from OUT/state.pt")
+    parser.add_argument("--output-vocab", choices=("training", "full"), default="training",
+                        help="score only the tokens the training captions use (the rest are made "
+                             "unreachable in the saved models), or all 30,522")
     args = parser.parse_args(argv)
 
     rank, world, device = setup_distributed()
@@ -139,6 +168,12 @@ def main(argv: list[str] | None = None) -> None:
         dist.barrier()
     grids = cached_grids(student, train, cache, device)
     dataset = CaptionPairs(grids, train, tokenizer, concepts, args.max_tokens)
+    vocab = output_vocabulary(dataset, pad) if args.output_vocab == "training" else None
+    lookup = target_lookup(vocab, config.vocab_size, pad)
+    if rank == 0 and vocab is not None:
+        print(f"output vocabulary: the {len(vocab)} tokens of the training captions")
+    if vocab is not None:
+        vocab = vocab.to(device)
 
     stages = [Stage("teacher", args.teacher_epochs), Stage("student-head-0", args.student_epochs)]
     stages += [Stage(f"student-head-{h}", args.head_epochs) for h in range(1, config.ensemble_heads)]
@@ -184,8 +219,9 @@ def main(argv: list[str] | None = None) -> None:
             total, count = 0.0, 0
             bar = tqdm(loader, desc=f"{stage.name} epoch {epoch + 1}/{stage.epochs}", disable=rank != 0)
             for grid, ids, labels in bar:
-                grid, ids, labels = grid.to(device), ids.to(device), labels.to(device)
-                loss = stage_loss(wrapped, model, teacher, head, grid, ids, labels, pad, args)
+                targets = lookup[ids]
+                grid, ids, targets, labels = grid.to(device), ids.to(device), targets.to(device), labels.to(device)
+                loss = stage_loss(wrapped, teacher, head, grid, ids, targets, labels, vocab, args)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(trainable, 1.0)
@@ -197,7 +233,10 @@ def main(argv: list[str] | None = None) -> None:
             if rank == 0:
                 save_state(state_path, student, teacher, done, stage.name, optimizer)
     if rank == 0:
-        meta = {"data": str(args.data), "stages": done}
+        if vocab is not None:
+            for m in (teacher, student):
+                m.restrict_output_vocabulary(vocab)
+        meta = {"data": str(args.data), "stages": done, "output_vocab": len(vocab) if vocab is not None else "full"}
         save_checkpoint(args.out / "teacher.pt", teacher.cpu(), concepts, **meta)
         save_checkpoint(args.out / "student.pt", student.cpu(), concepts, **meta)
         print(f"wrote {args.out / 'teacher.pt'} and {args.out / 'student.pt'}")
@@ -219,29 +258,24 @@ def stage_parameters(model, head: int | None) -> list[torch.nn.Parameter]:
     return chosen
 
 
-def stage_loss(wrapped, model, teacher, head, grid, ids, labels, pad, args) -> torch.Tensor:
+def stage_loss(wrapped, teacher, head, grid, ids, targets, labels, vocab, args) -> torch.Tensor:
     if head is None:
-        logits, concepts = wrapped_forward(wrapped, grid, ids, [0])
-        return caption_loss(logits, ids, pad) + F.binary_cross_entropy_with_logits(concepts.logits, labels)
+        logits, concepts = wrapped(grid, ids, [0], vocab)
+        return caption_loss(logits, targets) + F.binary_cross_entropy_with_logits(concepts.logits, labels)
     with torch.no_grad():
-        teacher_logits, _ = teacher.teacher_forced_logits(grid, ids, [0])
+        teacher_logits, _ = teacher.teacher_forced_logits(grid, ids, [0], vocab)
     t = args.temperature
     if head == 0:
-        logits, concepts = wrapped_forward(wrapped, grid, ids, [0])
+        logits, concepts = wrapped(grid, ids, [0], vocab)
         student = torch.log_softmax(logits[0] / t, dim=-1)
-        return (caption_loss(logits, ids, pad)
+        return (caption_loss(logits, targets)
                 + F.binary_cross_entropy_with_logits(concepts.logits, labels)
-                + args.distill_weight * distill_loss(student, teacher_logits[0], ids, pad, t))
-    logits, _ = wrapped_forward(wrapped, grid, ids, list(range(head + 1)))
+                + args.distill_weight * distill_loss(student, teacher_logits[0], targets, t))
+    logits, _ = wrapped(grid, ids, list(range(head + 1)), vocab)
     earlier = logits[:head].detach()
     ensemble = torch.log(torch.cat([earlier, logits[head:]]).div(t).softmax(-1).mean(0))
-    return (caption_loss(logits[head:], ids, pad)
-            + args.distill_weight * distill_loss(ensemble, teacher_logits[0], ids, pad, t))
-
-
-def wrapped_forward(wrapped, grid, ids, heads):
-    """Through the DDP wrapper when there is one, so gradients are synchronised."""
-    return wrapped(grid, ids, heads)
+    return (caption_loss(logits[head:], targets)
+            + args.distill_weight * distill_loss(ensemble, teacher_logits[0], targets, t))
 
 
 def save_state(path: Path, student, teacher, done, stage, optimizer) -> None:

@@ -37,12 +37,14 @@ def test_a_few_optimizer_steps_lower_the_loss(tiny_model, tokenizer, dataset):
     grids = torch.stack([model.backbone_grid(torch.rand(1, 3, 224, 224))[0] for _ in examples]).detach().numpy()
     pairs = CaptionPairs(grids, examples, tokenizer, concepts, max_tokens=16)
     grid, ids, labels = next(iter(torch.utils.data.DataLoader(pairs, batch_size=16)))
+    vocab = train.output_vocabulary(pairs, tokenizer.special.pad)
+    targets = train.target_lookup(vocab, model.config.vocab_size, tokenizer.special.pad)[ids]
     params = train.stage_parameters(model, None)
     optimizer = torch.optim.AdamW(params, lr=3e-3)
     args = type("Args", (), {"temperature": 2.0, "distill_weight": 1.0})
     losses = []
     for _ in range(15):
-        loss = train.stage_loss(model, model, None, None, grid, ids, labels, tokenizer.special.pad, args)
+        loss = train.stage_loss(model, None, None, grid, ids, targets, labels, vocab, args)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -58,9 +60,35 @@ def load_copy(model):
 
 def test_distillation_loss_is_zero_when_student_equals_teacher():
     logits = torch.randn(2, 5, 11)
-    ids = torch.randint(1, 11, (2, 5))
-    loss = train.distill_loss(torch.log_softmax(logits[:, :] / 2.0, -1), logits, ids, pad=0, temperature=2.0)
+    targets = torch.randint(0, 11, (2, 5))
+    loss = train.distill_loss(torch.log_softmax(logits[:, :] / 2.0, -1), logits, targets, temperature=2.0)
     assert abs(loss.item()) < 1e-5
+
+
+def test_training_on_the_caption_vocabulary_equals_full_softmax_once_the_rest_is_masked(tiny_model, tokenizer, dataset):
+    model, concepts = tiny_model
+    model = load_copy(model).eval()
+    examples = split(read_dataset(dataset), "train")[:8]
+    grids = torch.stack([model.backbone_grid(torch.rand(1, 3, 224, 224))[0] for _ in examples]).detach().numpy()
+    pairs = CaptionPairs(grids, examples, tokenizer, concepts, max_tokens=16)
+    grid, ids, _ = next(iter(torch.utils.data.DataLoader(pairs, batch_size=16)))
+    vocab = train.output_vocabulary(pairs, tokenizer.special.pad)
+    assert tokenizer.special.sep in vocab and tokenizer.special.pad not in vocab
+    assert len(vocab) < 200  # a few captions use a few tokens, not 30,522
+
+    with torch.no_grad():
+        restricted, _ = model.teacher_forced_logits(grid, ids, vocab=vocab)
+        model.restrict_output_vocabulary(vocab)
+        full, _ = model.teacher_forced_logits(grid, ids)
+    # The restricted logits are the full ones at those ids...
+    torch.testing.assert_close(restricted, full[..., vocab])
+    # ...and once the other tokens are masked, the two losses agree.
+    pad = tokenizer.special.pad
+    full_targets = train.target_lookup(None, model.config.vocab_size, pad)[ids]
+    restricted_targets = train.target_lookup(vocab, model.config.vocab_size, pad)[ids]
+    assert (full_targets[ids == pad] == train.IGNORE).all()
+    torch.testing.assert_close(train.caption_loss(restricted, restricted_targets),
+                               train.caption_loss(full, full_targets))
 
 
 @java
