@@ -18,9 +18,13 @@ COLOURS = {
     "red": (220, 40, 40), "green": (40, 170, 60), "blue": (40, 80, 220), "yellow": (240, 210, 40),
     "purple": (140, 60, 180), "orange": (245, 140, 30), "black": (20, 20, 20), "white": (245, 245, 245),
 }
-SHAPES = ["circle", "square", "triangle"]
-BACKGROUNDS = {"gray": (128, 128, 128), "pink": (250, 200, 210), "sky": (170, 210, 240), "sand": (225, 205, 160)}
-NUMBERS = {1: "one", 2: "two", 3: "three"}
+SHAPES = ["circle", "square", "triangle", "star", "diamond"]
+BACKGROUNDS = {"gray": (128, 128, 128), "pink": (250, 200, 210), "sky": (170, 210, 240), "sand": (225, 205, 160),
+               "mint": (190, 235, 200), "lilac": (215, 200, 240)}
+# How the background is painted: the captions do not mention it, so the model must learn
+# to look past it.
+TEXTURES = ["flat", "gradient", "noise", "stripes"]
+NUMBERS = {1: "one", 2: "two", 3: "three", 4: "four"}
 
 
 def draw_shape(draw: ImageDraw.ImageDraw, shape: str, box: tuple[int, int, int, int], colour) -> None:
@@ -29,16 +33,38 @@ def draw_shape(draw: ImageDraw.ImageDraw, shape: str, box: tuple[int, int, int, 
         draw.ellipse(box, fill=colour)
     elif shape == "square":
         draw.rectangle(box, fill=colour)
-    else:
+    elif shape == "triangle":
         draw.polygon([((x0 + x1) // 2, y0), (x1, y1), (x0, y1)], fill=colour)
+    elif shape == "diamond":
+        cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
+        draw.polygon([(cx, y0), (x1, cy), (cx, y1), (x0, cy)], fill=colour)
+    else:  # a five-pointed star
+        cx, cy, r = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2
+        points = [(cx + (r if i % 2 == 0 else r * 0.45) * np.sin(i * np.pi / 5),
+                   cy - (r if i % 2 == 0 else r * 0.45) * np.cos(i * np.pi / 5)) for i in range(10)]
+        draw.polygon(points, fill=colour)
+
+
+def paint_background(rng: np.random.Generator, colour, size: int) -> Image.Image:
+    base = np.asarray(colour, dtype=np.float32)
+    texture = rng.choice(TEXTURES)
+    pixels = np.broadcast_to(base, (size, size, 3)).copy()
+    if texture == "gradient":
+        pixels *= np.linspace(0.75, 1.1, size, dtype=np.float32)[:, None, None]
+    elif texture == "noise":
+        pixels += rng.normal(0, 18, (size, size, 1)).astype(np.float32)
+    elif texture == "stripes":
+        stripe = (np.arange(size) // int(rng.integers(8, 24))) % 2 == 0
+        pixels[stripe] *= 0.88
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
 
 
 def scene(rng: np.random.Generator, size: int = 224):
     """One image and its objects: (colour, shape, big/small, column, row)."""
     background = rng.choice(list(BACKGROUNDS))
-    image = Image.new("RGB", (size, size), BACKGROUNDS[background])
+    image = paint_background(rng, BACKGROUNDS[background], size)
     draw = ImageDraw.Draw(image)
-    count = int(rng.integers(1, 4))
+    count = int(rng.integers(1, 5))
     cells = rng.permutation(9)[:count]
     objects = []
     cell = size // 3
@@ -62,6 +88,15 @@ def a(phrase: str) -> str:
     return ("an " if phrase[0] in "aeiou" else "a ") + phrase
 
 
+def grouped(objects: list[dict]) -> str:
+    """'two green stars and a black diamond': objects of one colour and shape counted."""
+    counts: dict[str, int] = {}
+    for o in objects:
+        key = f"{o['colour']} {o['shape']}"
+        counts[key] = counts.get(key, 0) + 1
+    return " and ".join(a(k) if n == 1 else f"{NUMBERS[n]} {k}s" for k, n in counts.items())
+
+
 def captions_for(objects: list[dict], rng: np.random.Generator, n: int = 3) -> list[str]:
     """Several sentence forms over the same scene graph: names, counts, relations."""
     names = [describe(o) for o in objects]
@@ -73,9 +108,13 @@ def captions_for(objects: list[dict], rng: np.random.Generator, n: int = 3) -> l
         forms += [f"{a(names[0])} {where}", f"{a(o['colour'] + ' ' + o['shape'])} {height}", f"one {names[0]}"]
     else:
         shapes = {o["shape"] for o in objects}
-        forms.append(f"{NUMBERS[len(objects)]} shapes: " + " and ".join(a(n) for n in names))
+        count = NUMBERS[len(objects)]
+        if len(objects) <= 3:  # with sizes, four objects make captions too long
+            forms.append(f"{count} shapes: " + " and ".join(a(n) for n in names))
+        else:
+            forms.append(f"{count} shapes: " + grouped(objects))
         if len(shapes) == 1:
-            forms.append(f"{NUMBERS[len(objects)]} {next(iter(shapes))}s of different colours")
+            forms.append(f"{count} {next(iter(shapes))}s of different colours")
         p, q = objects[0], objects[1]
         first, second = f"{p['colour']} {p['shape']}", f"{q['colour']} {q['shape']}"
         if p["col"] != q["col"]:
@@ -84,7 +123,7 @@ def captions_for(objects: list[dict], rng: np.random.Generator, n: int = 3) -> l
         if p["row"] != q["row"]:
             rel = "above" if p["row"] < q["row"] else "below"
             forms.append(f"{a(first)} {rel} {a(second)}")
-        forms.append(" and ".join(a(n.split(" ", 1)[1]) for n in names))
+        forms.append(grouped(objects))
     order = rng.permutation(len(forms))
     return [forms[i] for i in order[:n]]
 
