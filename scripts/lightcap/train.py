@@ -219,6 +219,8 @@ def main(argv: list[str] | None = None) -> None:
             total, count = 0.0, 0
             bar = tqdm(loader, desc=f"{stage.name} epoch {epoch + 1}/{stage.epochs}", disable=rank != 0)
             for grid, ids, labels in bar:
+                # Most captions are far shorter than --max-tokens: cut the batch's common padding.
+                ids = ids[:, : int((ids != pad).sum(1).max())]
                 targets = lookup[ids]
                 grid, ids, targets, labels = grid.to(device), ids.to(device), targets.to(device), labels.to(device)
                 loss = stage_loss(wrapped, teacher, head, grid, ids, targets, labels, vocab, args)
