@@ -31,5 +31,8 @@ cargo test --workspace --quiet -- --ignored rn50_pack_matches_pytorch
 echo "== Mobile library: Android and iOS targets build (unoptimised check build)"
 scripts/build-mobile.sh --profile mobile-check
 
+echo "== iOS: device library, XCFramework slice, Swift syntax, package consistency"
+ios/scripts/check.sh
+
 echo "== Core tests on aarch64 Linux under qemu (tract's ARM kernels)"
 scripts/test-aarch64.sh

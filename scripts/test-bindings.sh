@@ -41,4 +41,4 @@ java -cp "$out/kotlin-tests.jar:$classpath:$kotlin_lib/kotlin-stdlib.jar" \
 
 echo "== Swift bindings (no Swift compiler here: header, module map, checksums, syntax)"
 python3 scripts/check-swift-ffi.py "$out/swift" target/debug
-node scripts/check-swift-syntax.js "$out/swift/LightCap.swift" bindings/swift/*.swift
+node scripts/check-swift-syntax.js "$out/swift/LightCap.swift" ios/LightCap/Sources/LightCap/*.swift

@@ -1,5 +1,5 @@
-// Swift conveniences over the generated bindings (build/bindings/swift/LightCap.swift,
-// from scripts/generate-bindings.sh), compiled into the same `LightCap` module.
+// Swift conveniences over the generated bindings (Generated/LightCap.swift, written by
+// ios/scripts/build-xcframework.sh), compiled into the same `LightCap` module.
 // The generated API already gives `Engine.load(path:)` and `captionAsync` as async
 // functions running on a LightCap thread, and `Sendable` records. What it lacks:
 // Swift task cancellation reaching the caption, a stream of partial captions, and

@@ -1,0 +1,114 @@
+import LightCap
+import SwiftUI
+import UIKit
+
+/// Loads the engine once, captions the camera's latest frame or a picked photo, and tells
+/// VoiceOver what it found.
+@MainActor
+final class CaptionViewModel: ObservableObject {
+    enum EngineState: Equatable {
+        case loading, ready, failed(String)
+    }
+
+    @Published private(set) var engineState = EngineState.loading
+    @Published private(set) var permission = CameraController.permission
+    @Published private(set) var caption: Caption?
+    @Published private(set) var partial: String?
+    @Published private(set) var latencyMs: Double?
+    @Published private(set) var isBusy = false
+    @Published private(set) var error: String?
+    @Published var continuous = false {
+        didSet { continuous ? startContinuous() : continuousTask?.cancel() }
+    }
+
+    let camera = CameraController()
+    private var engine: Engine?
+    private var continuousTask: Task<Void, Never>?
+    private var lastAnnounced: String?
+
+    func start() async {
+        if permission == .undetermined {
+            permission = await CameraController.requestPermission()
+        }
+        if permission == .granted {
+            do {
+                try await camera.start()
+            } catch {
+                self.error = error.localizedDescription
+            }
+        }
+        guard engine == nil else { return }
+        do {
+            engine = try await Engine.load(packNamed: "lightcap-default")
+            engineState = .ready
+        } catch {
+            engineState = .failed("\(error)")
+        }
+    }
+
+    /// Tap: caption the newest camera frame.
+    func captionCurrentFrame() {
+        guard let frame = camera.takeLatestFrame() else {
+            error = "No camera frame yet."
+            return
+        }
+        Task { await caption(frame) }
+    }
+
+    /// A photo from the picker, as encoded bytes (JPEG, HEIC-converted PNG, ...).
+    func captionPhoto(_ data: Data) {
+        Task { await caption(.encoded(bytes: data)) }
+    }
+
+    /// Caption the latest frame, then the latest after that, for as long as the mode is on:
+    /// frames that arrive while a caption runs are dropped, never queued.
+    private func startContinuous() {
+        continuousTask?.cancel()
+        continuousTask = Task { [weak self] in
+            while !Task.isCancelled {
+                guard let self else { return }
+                if let frame = self.camera.takeLatestFrame() {
+                    await self.caption(frame)
+                } else {
+                    try? await Task.sleep(nanoseconds: 30_000_000)
+                }
+            }
+        }
+    }
+
+    private func caption(_ image: ImageSource) async {
+        guard let engine, !isBusy else { return }  // busy: this request is dropped
+        isBusy = true
+        defer { isBusy = false }
+        error = nil
+        do {
+            for try await update in engine.captionUpdates(image) {
+                switch update {
+                case .partial(let text):
+                    partial = text
+                case .done(let result):
+                    partial = nil
+                    caption = result
+                    latencyMs = result.timings.totalMs
+                    announce(result.sentence)
+                }
+            }
+        } catch LightCapError.Cancelled {
+            partial = nil
+        } catch {
+            partial = nil
+            self.error = "\(error)"
+        }
+    }
+
+    /// Speaks the caption with VoiceOver; in continuous mode only when it changed.
+    private func announce(_ sentence: String) {
+        guard UIAccessibility.isVoiceOverRunning, !(continuous && sentence == lastAnnounced) else { return }
+        lastAnnounced = sentence
+        if #available(iOS 17.0, *) {
+            AccessibilityNotification.Announcement(sentence).post()
+        } else {
+            UIAccessibility.post(notification: .announcement, argument: sentence)
+        }
+    }
+}
