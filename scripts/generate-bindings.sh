@@ -3,7 +3,8 @@
 #
 #   scripts/generate-bindings.sh [OUT_DIR]        (default: build/bindings)
 #
-# Writes OUT_DIR/kotlin/dev/lightcap/lightcap.kt and OUT_DIR/swift/{LightCap.swift,
+# Writes OUT_DIR/kotlin/dev/lightcap/lightcap.kt (JVM), OUT_DIR/kotlin-android/ (the same
+# API for Android: bindings/ffi/uniffi-android.toml) and OUT_DIR/swift/{LightCap.swift,
 # LightCapFFI.h, LightCapFFI.modulemap}. The interface is read from the compiled host
 # library (uniffi "library mode"), so it is the same for every target; names come
 # from bindings/ffi/uniffi.toml. The output is not committed: run this instead.
@@ -11,16 +12,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-build/bindings}"
 
-# Built together so both see one feature set (the one `cargo test --workspace` uses).
-cargo build --quiet -p lightcap-ffi -p uniffi-bindgen
+# The whole workspace, so dependencies get the feature set `cargo test --workspace` gave
+# them: building only some packages changes it and rebuilds tract (minutes).
+cargo build --quiet --workspace
 case "$(uname -s)" in
     Darwin) lib=target/debug/liblightcap_ffi.dylib ;;
     *) lib=target/debug/liblightcap_ffi.so ;;
 esac
 
-rm -rf "$out/kotlin" "$out/swift"
-for language in kotlin swift; do
-    target/debug/uniffi-bindgen generate --library "$lib" --language "$language" \
-        --out-dir "$out/$language" --no-format >/dev/null
-done
-echo "generated: $(cd "$out" && find kotlin swift -type f | sort | tr '\n' ' ')"
+rm -rf "$out/kotlin" "$out/kotlin-android" "$out/swift"
+generate() { target/debug/uniffi-bindgen generate --library "$lib" --no-format "$@" >/dev/null; }
+generate --language kotlin --out-dir "$out/kotlin"
+generate --language kotlin --out-dir "$out/kotlin-android" --config bindings/ffi/uniffi-android.toml
+generate --language swift --out-dir "$out/swift"
+echo "generated: $(cd "$out" && find kotlin kotlin-android swift -type f | sort | tr '\n' ' ')"

@@ -23,10 +23,16 @@ fi
 rustup target add aarch64-linux-android x86_64-linux-android aarch64-apple-ios \
     aarch64-unknown-linux-gnu >/dev/null 2>&1
 
-# Installed from the lock file only when it changed; install scripts stay off (the
-# parsers ship prebuilt binaries; tree-sitter-cli's script would download one).
+# Installed from the lock file only when it changed; install scripts stay off
+# (tree-sitter-cli's would download a binary).
 stamp=scripts/toolchain/node_modules/.installed-lock
 if ! cmp -s scripts/toolchain/package-lock.json "$stamp" 2>/dev/null; then
     (cd scripts/toolchain && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+    # tree-sitter-kotlin ships no prebuilt binary: compile it with npm's own node-gyp
+    # against the headers of the Node.js that runs it (no download).
+    node_gyp="$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js"
+    node_prefix=$(node -p "require('path').resolve(process.execPath, '../..')")
+    (cd scripts/toolchain/node_modules/tree-sitter-kotlin &&
+        node "$node_gyp" rebuild --nodedir="$node_prefix" --loglevel=error >/dev/null)
     cp scripts/toolchain/package-lock.json "$stamp"
 fi

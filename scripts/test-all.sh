@@ -31,6 +31,9 @@ cargo test --workspace --quiet -- --ignored rn50_pack_matches_pytorch
 echo "== Mobile library: Android and iOS targets build (unoptimised check build)"
 scripts/build-mobile.sh --profile mobile-check
 
+echo "== Android: library module type-checked and tested on the JVM, sources parse, Gradle consistent"
+android/scripts/check.sh
+
 echo "== iOS: device library, XCFramework slice, Swift syntax, package consistency"
 ios/scripts/check.sh
 

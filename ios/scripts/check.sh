@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ios/scripts/build-xcframework.sh --check
-node scripts/check-swift-syntax.js \
+node scripts/check-syntax.js \
     ios/LightCap/Package.swift ios/LightCap/Sources/LightCap/*.swift \
     ios/LightCap/Sources/LightCap/Generated/*.swift ios/LightCap/Tests/LightCapTests/*.swift \
     ios/Sample/LightCapSample/*.swift

@@ -1,15 +1,18 @@
-// Parses Swift files with the tree-sitter Swift grammar and fails on any syntax error,
-// printing where. This machine has no Swift compiler: a parse is the check we can run.
-//   node scripts/check-swift-syntax.js FILE.swift...
+// Parses Swift (.swift) and Kotlin (.kt, .kts) files with tree-sitter grammars and fails
+// on any syntax error, printing where. For code this machine cannot compile (no Swift
+// toolchain, no Android SDK), a parse is the check we can run.
+//   node scripts/check-syntax.js FILE...
 'use strict';
 const fs = require('fs');
 const path = require('path');
 const modules = path.join(__dirname, 'toolchain', 'node_modules');
 const Parser = require(path.join(modules, 'tree-sitter'));
-const Swift = require(path.join(modules, 'tree-sitter-swift'));
-
+const grammars = {
+  '.swift': require(path.join(modules, 'tree-sitter-swift')),
+  '.kt': require(path.join(modules, 'tree-sitter-kotlin')),
+  '.kts': require(path.join(modules, 'tree-sitter-kotlin')),
+};
 const parser = new Parser();
-parser.setLanguage(Swift);
 
 function problems(node, found = []) {
   if (node.isError || node.isMissing) {
@@ -21,7 +24,7 @@ function problems(node, found = []) {
   return found;
 }
 
-// The grammar cannot parse `#if` blocks that wrap attributes in front of a declaration,
+// The Swift grammar cannot parse `#if` blocks that wrap attributes in front of a declaration,
 // which uniffi emits as `#if swift(>=5.8) @_documentation(...) #endif`. Swift-version
 // conditions are resolved here as a Swift 5.9+ compiler would (their branch is kept,
 // any #else branch dropped); directives become blank lines so positions stay true.
@@ -70,7 +73,15 @@ function closeGrammarGaps(source) {
 
 let failed = 0;
 for (const file of process.argv.slice(2)) {
-  const source = closeGrammarGaps(resolveSwiftVersionConditions(fs.readFileSync(file, 'utf8')));
+  const language = grammars[path.extname(file)];
+  if (!language) {
+    console.error(`${file}: no grammar for this extension`);
+    failed += 1;
+    continue;
+  }
+  parser.setLanguage(language);
+  let source = fs.readFileSync(file, 'utf8');
+  if (file.endsWith('.swift')) source = closeGrammarGaps(resolveSwiftVersionConditions(source));
   // The parser reads large inputs through a callback in chunks.
   const tree = parser.parse((index) => source.slice(index, index + 4096));
   const found = problems(tree.rootNode);

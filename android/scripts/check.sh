@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Everything about the Android side this machine can check without the Android SDK, NDK
+# or Gradle (run by scripts/test-all.sh):
+#  - the library module's Kotlin (Android-flavoured generated bindings, the shared
+#    wrapper, src/main) type-checks with kotlinc against compile-only stubs of the few
+#    Android APIs it touches (android/scripts/stubs), and its JVM tests run against the
+#    host library and the bundled pack;
+#  - every Kotlin and Gradle Kotlin-script file of the library and the sample parses;
+#  - the Gradle files agree with the version catalog and with the rest of the repo.
+# The Android targets' Rust builds are checked by scripts/build-mobile.sh.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out=build/android-check
+kotlin_lib=scripts/toolchain/node_modules/kotlin-compiler/lib
+rm -rf "$out" && mkdir -p "$out"
+
+scripts/generate-bindings.sh build/bindings >/dev/null
+
+echo "== Android library module: kotlinc with stubs, then its JVM tests"
+classpath="/usr/share/java/jna.jar:$kotlin_lib/kotlinx-coroutines-core-jvm.jar:/usr/share/java/junit4.jar"
+classpath="$classpath:/usr/share/java/hamcrest.jar:$kotlin_lib/kotlin-test.jar:$kotlin_lib/kotlin-test-junit.jar"
+scripts/toolchain/node_modules/kotlin-compiler/bin/kotlinc -nowarn -cp "$classpath" -d "$out/lightcap.jar" \
+    build/bindings/kotlin-android bindings/kotlin/src/main/kotlin android/lightcap/src/main/kotlin \
+    android/lightcap/src/test/kotlin android/scripts/stubs
+java -cp "$out/lightcap.jar:$classpath:$kotlin_lib/kotlin-stdlib.jar" \
+    -Djna.library.path="$PWD/target/debug" \
+    -Dlightcap.pack="$PWD/models/default" -Dlightcap.images="$PWD/tests/images" \
+    org.junit.runner.JUnitCore dev.lightcap.android.PackInstallerTest
+
+echo "== Android sources parse; Gradle files agree"
+find android -name '*.kt' -o -name '*.kts' | sort | xargs node scripts/check-syntax.js
+python3 android/scripts/check_gradle.py
