@@ -28,9 +28,6 @@ echo "== Parity at paper size: lightcap-rn50 (random weights) exported, then run
 # --workspace keeps the feature set of the run above, so nothing is rebuilt.
 cargo test --workspace --quiet -- --ignored rn50_pack_matches_pytorch
 
-echo "== Mobile library: Android and iOS targets build (unoptimised check build)"
-scripts/build-mobile.sh --profile mobile-check
-
 echo "== Android: library module type-checked and tested on the JVM, sources parse, Gradle consistent"
 android/scripts/check.sh
 

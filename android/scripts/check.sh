@@ -7,7 +7,7 @@
 #    host library and the bundled pack;
 #  - every Kotlin and Gradle Kotlin-script file of the library and the sample parses;
 #  - the Gradle files agree with the version catalog and with the rest of the repo.
-# The Android targets' Rust builds are checked by scripts/build-mobile.sh.
+#  - the Rust library builds for the Android targets (static libraries: no NDK here).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=build/android-check
@@ -15,6 +15,9 @@ kotlin_lib=scripts/toolchain/node_modules/kotlin-compiler/lib
 rm -rf "$out" && mkdir -p "$out"
 
 scripts/generate-bindings.sh build/bindings >/dev/null
+
+echo "== Rust library for aarch64-linux-android and x86_64-linux-android"
+scripts/build-mobile.sh --profile mobile-check aarch64-linux-android x86_64-linux-android
 
 echo "== Android library module: kotlinc with stubs, then its JVM tests"
 classpath="/usr/share/java/jna.jar:$kotlin_lib/kotlinx-coroutines-core-jvm.jar:/usr/share/java/junit4.jar"
