@@ -44,6 +44,21 @@ def score_captions(references: dict, candidates: dict) -> dict[str, float]:
     return {k: float(v) for k, v in scores.items()}
 
 
+def source_of(example) -> str:
+    """The source an image came from: the folder it sits in (images/<source>/...)."""
+    return example.image_path.parent.name
+
+
+def score_by_source(examples, candidates: dict) -> dict[str, dict[str, float]]:
+    """Scores per source (the images' folders) and over all examples ("all")."""
+    groups: dict[str, list] = {"all": list(examples)}
+    for e in examples:
+        groups.setdefault(source_of(e), []).append(e)
+    return {name: score_captions({e.image_id: list(e.captions) for e in group},
+                                 {e.image_id: candidates[e.image_id] for e in group})
+            for name, group in groups.items()}
+
+
 @torch.no_grad()
 def caption_examples(model, examples, tokenizer: CaptionTokenizer, options: DecodeOptions,
                      heads: list[int] | None = None) -> dict:
@@ -70,6 +85,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-length", type=int, default=20)
     parser.add_argument("--single-head", action="store_true", help="use prediction head 0 only")
     parser.add_argument("--results", type=Path, help="write the COCO-format result file here")
+    parser.add_argument("--by-source", action="store_true",
+                        help="score each source folder (images/<source>/) separately, and all together")
     args = parser.parse_args(argv)
 
     tokenizer = CaptionTokenizer()
@@ -79,7 +96,10 @@ def main(argv: list[str] | None = None) -> None:
     candidates = caption_examples(model, examples, tokenizer, options, [0] if args.single_head else None)
     if args.results:
         args.results.write_text(json.dumps([{"image_id": k, "caption": v} for k, v in candidates.items()]))
-    scores = score_captions({e.image_id: list(e.captions) for e in examples}, candidates)
+    if args.by_source:
+        scores = score_by_source(examples, candidates)
+    else:
+        scores = score_captions({e.image_id: list(e.captions) for e in examples}, candidates)
     print(json.dumps(scores, indent=2))
 
 

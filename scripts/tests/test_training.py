@@ -122,3 +122,19 @@ def test_cider_d_on_a_hand_checked_example():
     image2 = 10 * (2 / 10**0.5 * 2 + 0.5) / 4 * 2.718281828 ** (-9 / 72)
     scores = score_captions(refs, cands)
     assert scores["CIDEr-D"] == pytest.approx((7.5 + image2) / 2, abs=1e-3)
+
+
+@java
+def test_scores_by_source_group_images_by_their_folder():
+    from pathlib import Path
+
+    from lightcap.data import Example
+    from lightcap.evaluate import score_by_source
+
+    examples = [Example(1, Path("images/emoji/a.png"), ("red apple",), "test"),
+                Example(2, Path("images/emoji/b.png"), ("green apple",), "test"),
+                Example(3, Path("images/scenes/c.png"), ("a blue square on the left",), "test")]
+    scores = score_by_source(examples, {1: "red apple", 2: "green apple", 3: "a red circle"})
+    assert set(scores) == {"all", "emoji", "scenes"}
+    assert scores["emoji"]["ROUGE-L"] == pytest.approx(1.0)
+    assert scores["scenes"]["ROUGE-L"] < 0.5
