@@ -10,8 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=build/bindings
 pack=models/default
-tools=scripts/toolchain/node_modules
-kotlin_lib="$tools/kotlin-compiler/lib"
+source scripts/kotlin-jvm.sh
 
 scripts/generate-bindings.sh "$out"
 # Generation must be reproducible: a second run gives the same bytes.
@@ -29,14 +28,10 @@ done >"$expected"
 echo "$(wc -l <"$expected") results"
 
 echo "== Kotlin bindings on the JVM"
-classpath="/usr/share/java/jna.jar:$kotlin_lib/kotlinx-coroutines-core-jvm.jar:/usr/share/java/junit4.jar"
-classpath="$classpath:/usr/share/java/hamcrest.jar:$kotlin_lib/kotlin-test.jar:$kotlin_lib/kotlin-test-junit.jar"
-"$tools/kotlin-compiler/bin/kotlinc" -nowarn -cp "$classpath" -d "$out/kotlin-tests.jar" \
-    "$out/kotlin" bindings/kotlin/src/main/kotlin bindings/kotlin/src/test/kotlin
-java -cp "$out/kotlin-tests.jar:$classpath:$kotlin_lib/kotlin-stdlib.jar" \
-    -Djna.library.path="$PWD/target/debug" \
+kotlin_compile "$out/kotlin-tests.jar" "$out/kotlin" bindings/kotlin/src/main/kotlin bindings/kotlin/src/test/kotlin
+junit_run "$out/kotlin-tests.jar" \
     -Dlightcap.pack="$PWD/$pack" -Dlightcap.images="$PWD/tests/images" -Dlightcap.expected="$PWD/$expected" \
-    org.junit.runner.JUnitCore dev.lightcap.EngineTest
+    dev.lightcap.EngineTest
 
 echo "== Swift bindings (no Swift compiler here: header, module map, checksums, syntax)"
 python3 scripts/check-swift-ffi.py "$out/swift" target/debug

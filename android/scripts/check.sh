@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=build/android-check
-kotlin_lib=scripts/toolchain/node_modules/kotlin-compiler/lib
+source scripts/kotlin-jvm.sh
 rm -rf "$out" && mkdir -p "$out"
 
 scripts/generate-bindings.sh build/bindings >/dev/null
@@ -20,15 +20,10 @@ echo "== Rust library for aarch64-linux-android and x86_64-linux-android"
 scripts/build-mobile.sh --profile mobile-check aarch64-linux-android x86_64-linux-android
 
 echo "== Android library module: kotlinc with stubs, then its JVM tests"
-classpath="/usr/share/java/jna.jar:$kotlin_lib/kotlinx-coroutines-core-jvm.jar:/usr/share/java/junit4.jar"
-classpath="$classpath:/usr/share/java/hamcrest.jar:$kotlin_lib/kotlin-test.jar:$kotlin_lib/kotlin-test-junit.jar"
-scripts/toolchain/node_modules/kotlin-compiler/bin/kotlinc -nowarn -cp "$classpath" -d "$out/lightcap.jar" \
-    build/bindings/kotlin-android bindings/kotlin/src/main/kotlin android/lightcap/src/main/kotlin \
-    android/lightcap/src/test/kotlin android/scripts/stubs
-java -cp "$out/lightcap.jar:$classpath:$kotlin_lib/kotlin-stdlib.jar" \
-    -Djna.library.path="$PWD/target/debug" \
-    -Dlightcap.pack="$PWD/models/default" -Dlightcap.images="$PWD/tests/images" \
-    org.junit.runner.JUnitCore dev.lightcap.android.PackInstallerTest
+kotlin_compile "$out/lightcap.jar" build/bindings/kotlin-android bindings/kotlin/src/main/kotlin \
+    android/lightcap/src/main/kotlin android/lightcap/src/test/kotlin android/scripts/stubs
+junit_run "$out/lightcap.jar" -Dlightcap.pack="$PWD/models/default" -Dlightcap.images="$PWD/tests/images" \
+    dev.lightcap.android.PackInstallerTest
 
 echo "== Android sources parse; Gradle files agree"
 find android -name '*.kt' -o -name '*.kts' | sort | xargs node scripts/check-syntax.js
