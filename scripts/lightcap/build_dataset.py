@@ -227,7 +227,31 @@ def render_emoji(font: ImageFont.FreeTypeFont, char: str, rng: np.random.Generat
     canvas.save(out)
 
 
+# ----------------------------------------------------------------------------- scenes
+
+
+def render_scenes(out_dir: Path, count: int, rng: np.random.Generator) -> list[dict]:
+    """`count` procedural scenes written to out_dir, with captions from their scene graphs."""
+    items = []
+    for i in range(count):
+        image, objects = synthetic.scene(rng)
+        name = f"scene_{i:05d}.png"
+        image.save(out_dir / name)
+        items.append({"source": "scenes", "name": name, "group": name,
+                      "captions": synthetic.captions_for(objects, rng)})
+    return items
+
+
 # ----------------------------------------------------------------------------- build
+
+SOURCES = ("clipart", "emoji", "scenes")
+
+
+def source_rng(seed: int, source: str) -> np.random.Generator:
+    """Each source draws from its own stream, so one source can be rebuilt without the others
+    (the scenes need neither the SVGs nor the emoji font)."""
+    return np.random.default_rng([seed, SOURCES.index(source)])
+
 
 
 def build(out: Path, seed: int, scenes: int, clipart_root: Path = CLIPART_ROOT, emoji_font: Path = EMOJI_FONT,
@@ -235,8 +259,7 @@ def build(out: Path, seed: int, scenes: int, clipart_root: Path = CLIPART_ROOT, 
     """Write the dataset; `limit` caps clip art and emoji (for tests). Returns dataset.json."""
     english = read_english_words()
     report: Counter = Counter()
-    rng = np.random.default_rng(seed)
-    for source in ("clipart", "emoji", "scenes"):
+    for source in SOURCES:
         shutil.rmtree(out / "images" / source, ignore_errors=True)
         (out / "images" / source).mkdir(parents=True)
 
@@ -248,16 +271,11 @@ def build(out: Path, seed: int, scenes: int, clipart_root: Path = CLIPART_ROOT, 
 
     emoji = emoji_items(emoji_font, report)[:limit]
     font = ImageFont.truetype(str(emoji_font), 109)
+    emoji_rng = source_rng(seed, "emoji")
     for item in emoji:
-        render_emoji(font, item.pop("char"), rng, out / "images/emoji" / item["name"])
+        render_emoji(font, item.pop("char"), emoji_rng, out / "images/emoji" / item["name"])
 
-    scene_items = []
-    for i in range(scenes):
-        image, objects = synthetic.scene(rng)
-        name = f"scene_{i:05d}.png"
-        image.save(out / "images/scenes" / name)
-        scene_items.append({"source": "scenes", "name": name, "group": name,
-                            "captions": synthetic.captions_for(objects, rng)})
+    scene_items = render_scenes(out / "images/scenes", scenes, source_rng(seed, "scenes"))
 
     entries = []
     for item in clipart + emoji + scene_items:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +59,17 @@ def split(examples: list[Example], name: str) -> list[Example]:
     return [e for e in examples if e.split == name]
 
 
+class _Pixels(torch.utils.data.Dataset):
+    def __init__(self, examples: list[Example], size: int):
+        self.examples, self.size = examples, size
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return torch.from_numpy(preprocess_file(self.examples[index].image_path, self.size))
+
+
 @torch.no_grad()
 def cached_grids(model, examples: list[Example], cache_dir: Path, device: str = "cpu",
                  batch_size: int = 32) -> np.ndarray:
@@ -77,36 +89,55 @@ def cached_grids(model, examples: list[Example], cache_dir: Path, device: str = 
     tmp = path.with_suffix(".tmp.npy")
     out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=shape)
     backbone_model = model.to(device).eval()
-    for start in tqdm(range(0, len(examples), batch_size), desc="backbone features", unit="batch"):
-        chunk = examples[start : start + batch_size]
-        pixels = torch.from_numpy(np.stack([preprocess_file(e.image_path, c.image_size) for e in chunk]))
+    # Decoding and resizing images is the slow part on a GPU machine: worker processes do it.
+    images = torch.utils.data.DataLoader(_Pixels(examples, c.image_size), batch_size=batch_size,
+                                         num_workers=min(8, os.cpu_count() or 1))
+    start = 0
+    for pixels in tqdm(images, desc="backbone features", unit="batch"):
         grids = backbone_model.backbone_grid(pixels.to(device))
-        out[start : start + len(chunk)] = grids.cpu().numpy().astype(np.float16)
+        out[start : start + len(pixels)] = grids.cpu().numpy().astype(np.float16)
+        start += len(pixels)
     out.flush()
     del out
     tmp.replace(path)
     return np.load(path, mmap_mode="r")
 
 
-class CaptionPairs(torch.utils.data.Dataset):
-    """One item per (image, caption): grid, token ids padded, concept targets."""
+class CaptionGroups:
+    """Every training image's grid, all its captions (token ids, padded) and its concept
+    targets. A batch is a set of images with all of their captions, so training computes
+    each image's prefix (concepts, modulation, prefix layers) once for all its captions."""
 
-    def __init__(self, grids: np.ndarray, examples: list[Example], tokenizer, concepts: list[str], max_tokens: int):
+    def __init__(self, grids: np.ndarray | torch.Tensor, examples: list[Example], tokenizer, concepts: list[str],
+                 max_tokens: int):
         from .text import concept_labels
 
-        self.grids = grids
-        self.pairs = [(i, c) for i, e in enumerate(examples) for c in e.captions]
-        self.labels = [concept_labels(list(e.captions), concepts) for e in examples]
-        self.tokenizer = tokenizer
-        self.max_tokens = max_tokens
+        self.grids = grids  # a memory-mapped array, or a tensor already in (GPU) memory
+        pad = tokenizer.special.pad
+        self.captions = []
+        for e in examples:
+            ids = torch.full((len(e.captions), max_tokens), pad, dtype=torch.long)
+            for row, caption in enumerate(e.captions):
+                encoded = tokenizer.encode_caption(caption, max_tokens)
+                ids[row, : len(encoded)] = torch.tensor(encoded)
+            self.captions.append(ids)
+        self.labels = torch.stack([concept_labels(list(e.captions), concepts) for e in examples])
 
     def __len__(self) -> int:
-        return len(self.pairs)
+        return len(self.captions)
 
-    def __getitem__(self, index: int):
-        image, caption = self.pairs[index]
-        ids = self.tokenizer.encode_caption(caption, self.max_tokens)
-        padded = torch.full((self.max_tokens,), self.tokenizer.special.pad, dtype=torch.long)
-        padded[: len(ids)] = torch.tensor(ids)
-        grid = torch.from_numpy(np.asarray(self.grids[image], dtype=np.float32))
-        return grid, padded, self.labels[image]
+    def caption_ids(self) -> torch.Tensor:
+        """Every caption of every image, [captions, max_tokens]."""
+        return torch.cat(self.captions)
+
+    def batch(self, images: torch.Tensor):
+        """(grids [B, C, G, G] float32, ids [N, T], caption_image [N], labels [B, concepts]) for the
+        image indices `images`; caption_image[n] is the batch row of the image caption n describes."""
+        if isinstance(self.grids, torch.Tensor):
+            grids = self.grids[images.to(self.grids.device)].float()
+        else:
+            grids = torch.from_numpy(np.asarray(self.grids[images.numpy()], dtype=np.float32))
+        captions = [self.captions[i] for i in images.tolist()]
+        counts = torch.tensor([len(c) for c in captions])
+        return (grids, torch.cat(captions), torch.repeat_interleave(torch.arange(len(images)), counts),
+                self.labels[images])

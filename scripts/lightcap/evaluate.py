@@ -61,11 +61,11 @@ def score_by_source(examples, candidates: dict) -> dict[str, dict[str, float]]:
 
 @torch.no_grad()
 def caption_examples(model, examples, tokenizer: CaptionTokenizer, options: DecodeOptions,
-                     heads: list[int] | None = None) -> dict:
+                     heads: list[int] | None = None, progress: bool = True) -> dict:
     """image_id -> caption, decoded in PyTorch with the reference search."""
     special = tokenizer.special
     out = {}
-    for e in tqdm(examples, desc="captioning", unit="image"):
+    for e in tqdm(examples, desc="captioning", unit="image", disable=not progress):
         pixels = torch.from_numpy(preprocess_file(e.image_path, model.config.image_size))[None]
         prefix = model.encode_prefix(model.backbone_grid(pixels))
         stepper = TorchStepper(model, prefix.keys, prefix.values, heads)
@@ -73,6 +73,34 @@ def caption_examples(model, examples, tokenizer: CaptionTokenizer, options: Deco
                      tokenizer.never_generate, options)
         out[e.image_id] = tokenizer.decode([t for t in hyp.tokens if t != special.sep])
     return out
+
+
+_worker_job = None  # (model, tokenizer, options, heads), inherited by forked workers
+
+
+def _caption_share(examples) -> dict:
+    torch.set_num_threads(1)
+    model, tokenizer, options, heads = _worker_job
+    return caption_examples(model, examples, tokenizer, options, heads, progress=False)
+
+
+def caption_examples_parallel(model, examples, tokenizer: CaptionTokenizer, options: DecodeOptions,
+                              heads: list[int] | None = None, workers: int = 1) -> dict:
+    """caption_examples over `workers` forked processes of one thread each (one image at a
+    time is too small a job to keep several cores busy from one process)."""
+    if workers <= 1:
+        return caption_examples(model, examples, tokenizer, options, heads)
+    import multiprocessing
+
+    global _worker_job
+    _worker_job = (model.cpu().eval(), tokenizer, options, heads)
+    shares = [examples[i::workers] for i in range(workers)]
+    out = {}
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        for part in pool.imap_unordered(_caption_share, shares):
+            out.update(part)
+    _worker_job = None
+    return {e.image_id: out[e.image_id] for e in examples}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -84,6 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--beam", type=int, default=1)
     parser.add_argument("--max-length", type=int, default=20)
     parser.add_argument("--single-head", action="store_true", help="use prediction head 0 only")
+    parser.add_argument("--workers", type=int, default=1, help="processes to caption with")
     parser.add_argument("--results", type=Path, help="write the COCO-format result file here")
     parser.add_argument("--by-source", action="store_true",
                         help="score each source folder (images/<source>/) separately, and all together")
@@ -93,7 +122,8 @@ def main(argv: list[str] | None = None) -> None:
     model, _, _ = load_checkpoint(args.checkpoint, tokenizer)
     examples = split(read_dataset(args.data, args.images_root), args.split)
     options = DecodeOptions(max_length=args.max_length, beam_size=args.beam)
-    candidates = caption_examples(model, examples, tokenizer, options, [0] if args.single_head else None)
+    candidates = caption_examples_parallel(model, examples, tokenizer, options, [0] if args.single_head else None,
+                                           args.workers)
     if args.results:
         args.results.write_text(json.dumps([{"image_id": k, "caption": v} for k, v in candidates.items()]))
     if args.by_source:

@@ -299,14 +299,21 @@ class LightCap(nn.Module):
         c = self.config
         return torch.zeros(c.layers, batch, c.heads, 0, c.head_dim, device=self.mean.device)
 
-    def forward(self, grid: torch.Tensor, input_ids: torch.Tensor, heads=None, vocab=None):
-        return self.teacher_forced_logits(grid, input_ids, heads, vocab)
+    def forward(self, grid: torch.Tensor, input_ids: torch.Tensor, heads=None, vocab=None, caption_image=None):
+        return self.teacher_forced_logits(grid, input_ids, heads, vocab, caption_image)
 
-    def teacher_forced_logits(self, grid: torch.Tensor, input_ids: torch.Tensor, heads=None, vocab=None):
-        """Training: per-head logits [N, B, T, V] for every caption position, and concepts."""
+    def teacher_forced_logits(self, grid: torch.Tensor, input_ids: torch.Tensor, heads=None, vocab=None,
+                              caption_image: torch.Tensor | None = None):
+        """Training: per-head logits [N, B, T, V] for every caption position, and concepts.
+
+        caption_image [B] (optional) names the grid row each caption belongs to, so an image
+        with several captions has its prefix computed once; by default caption b is image b."""
         prefix = self.encode_prefix(grid)
+        keys, values = prefix.keys, prefix.values
+        if caption_image is not None:
+            keys, values = keys[:, caption_image], values[:, caption_image]
         empty = self.empty_cache(input_ids.shape[0])
-        hidden, _, _ = self.decode(input_ids, prefix.keys, prefix.values, empty, empty)
+        hidden, _, _ = self.decode(input_ids, keys, values, empty, empty)
         return self.head_logits(hidden, heads, vocab), prefix.concepts
 
     def restrict_output_vocabulary(self, vocab: torch.Tensor) -> None:

@@ -23,6 +23,8 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +35,7 @@ from tqdm import tqdm
 
 from .checkpoint import build_model, load_checkpoint, save_checkpoint
 from .config import LightCapConfig, get_config
-from .data import CaptionPairs, cached_grids, read_dataset, split
+from .data import CaptionGroups, cached_grids, read_dataset, split
 from .text import CaptionTokenizer, build_concept_vocabulary
 
 
@@ -46,13 +48,10 @@ def teacher_config(config: LightCapConfig) -> LightCapConfig:
 IGNORE = -100  # target index of padding
 
 
-def output_vocabulary(dataset, pad: int) -> torch.Tensor:
-    """The token ids the training captions contain ([SEP] included): the only outputs
+def output_vocabulary(caption_ids: torch.Tensor, pad: int) -> torch.Tensor:
+    """The token ids the training captions [N, T] contain ([SEP] included): the only outputs
     training can teach. Scores are computed over these alone (see PredictionHead)."""
-    seen = torch.zeros(0, dtype=torch.long)
-    for start in range(0, len(dataset), 4096):
-        ids = torch.stack([dataset[i][1] for i in range(start, min(start + 4096, len(dataset)))])
-        seen = torch.unique(torch.cat([seen, ids[:, 1:].reshape(-1)]))
+    seen = torch.unique(caption_ids[:, 1:])
     return seen[seen != pad]
 
 
@@ -118,8 +117,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--teacher-epochs", type=int, default=8)
     parser.add_argument("--student-epochs", type=int, default=8, help="epochs for head 0 (whole student)")
     parser.add_argument("--head-epochs", type=int, default=2, help="epochs for each later head")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--batch-size", type=int, default=32, help="images per batch (each with all its captions)")
+    parser.add_argument("--lr", type=float, default=1e-3, help="student (head 0) learning rate; later heads use half")
+    parser.add_argument("--teacher-lr", type=float, default=5e-4,
+                        help="the twice-as-wide teacher diverges into repetitions at the student's rate")
+    parser.add_argument("--grids-in-memory", type=float, default=8.0,
+                        help="hold the backbone grids in (GPU) memory when they take at most this many GiB")
+    parser.add_argument("--warmup", type=float, default=0.05, help="fraction of each stage's steps to warm up")
     parser.add_argument("--temperature", type=float, default=2.0)
     parser.add_argument("--distill-weight", type=float, default=1.0)
     parser.add_argument("--max-tokens", type=int, default=24, help="[CLS] + pieces + [SEP]")
@@ -161,14 +165,17 @@ def main(argv: list[str] | None = None) -> None:
 
         load_tinybert(student, args.fusion_weights)
 
+    started = time.monotonic()
     cache = args.out / "cache"
     if rank == 0:  # one process computes the cache; the others wait, then every process reads it
         cached_grids(student, train, cache, device)
     if world > 1:
         dist.barrier()
     grids = cached_grids(student, train, cache, device)
-    dataset = CaptionPairs(grids, train, tokenizer, concepts, args.max_tokens)
-    vocab = output_vocabulary(dataset, pad) if args.output_vocab == "training" else None
+    if grids.nbytes <= args.grids_in_memory * 2**30:
+        grids = torch.from_numpy(np.array(grids)).to(device)  # float16, read once
+    dataset = CaptionGroups(grids, train, tokenizer, concepts, args.max_tokens)
+    vocab = output_vocabulary(dataset.caption_ids(), pad) if args.output_vocab == "training" else None
     lookup = target_lookup(vocab, config.vocab_size, pad)
     if rank == 0 and vocab is not None:
         print(f"output vocabulary: the {len(vocab)} tokens of the training captions")
@@ -197,33 +204,30 @@ def main(argv: list[str] | None = None) -> None:
         head = int(stage.name.rsplit("-", 1)[1]) if stage.name.startswith("student") else None
         model = teacher if head is None else student
         trainable = stage_parameters(model, head)
-        optimizer = torch.optim.AdamW(trainable, lr=args.lr if head in (None, 0) else args.lr / 2)
+        optimizer = torch.optim.AdamW(trainable, lr=args.teacher_lr if head is None else args.lr if head == 0 else args.lr / 2)
         # state.pt written earlier in this very run must not be mistaken for a resumed one.
         if state is not None and state.get("stage") == stage.name and "optimizer" in state:
             optimizer.load_state_dict(state["optimizer"])
         wrapped = model
         if world > 1:
             wrapped = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
-        sampler = torch.utils.data.DistributedSampler(dataset, shuffle=True) if world > 1 else None
-        loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, shuffle=sampler is None,
-                                             sampler=sampler, drop_last=False)
-        steps = stage.epochs * len(loader)
-        schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
-        for _ in range(start_epoch * len(loader)):
+        steps_per_epoch = math.ceil(len(range(rank, len(dataset), world)) / args.batch_size)
+        steps = stage.epochs * steps_per_epoch
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(steps, args.warmup))
+        for _ in range(start_epoch * steps_per_epoch):
             schedule.step()
         for epoch in range(start_epoch, stage.epochs):
-            if sampler is not None:
-                sampler.set_epoch(epoch)
             model.train()
+            loader = epoch_batches(dataset, args.batch_size, args.seed, f"{stage.name}/{epoch}", rank, world)
             total, count = 0.0, 0
-            bar = tqdm(loader, desc=f"{stage.name} epoch {epoch + 1}/{stage.epochs}", disable=rank != 0)
-            for grid, ids, labels in bar:
+            bar = tqdm(loader, desc=f"{stage.name} epoch {epoch + 1}/{stage.epochs}", total=steps_per_epoch,
+                       disable=True if rank != 0 else None)  # None: no bar unless a terminal
+            for grid, ids, caption_image, labels in bar:
                 # Most captions are far shorter than --max-tokens: cut the batch's common padding.
                 ids = ids[:, : int((ids != pad).sum(1).max())]
                 targets = lookup[ids]
-                grid, ids, targets, labels = grid.to(device), ids.to(device), targets.to(device), labels.to(device)
-                loss = stage_loss(wrapped, teacher, head, grid, ids, targets, labels, vocab, args)
+                batch = [t.to(device) for t in (grid, ids, caption_image, targets, labels)]
+                loss = stage_loss(wrapped, teacher, head, *batch, vocab, args)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(trainable, 1.0)
@@ -233,6 +237,8 @@ def main(argv: list[str] | None = None) -> None:
                 bar.set_postfix(loss=f"{total / count:.3f}")
             done[stage.name] = epoch + 1
             if rank == 0:
+                print(f"{stage.name} epoch {epoch + 1}/{stage.epochs}: loss {total / max(count, 1):.4f}, "
+                      f"{time.monotonic() - started:.0f} s since start", flush=True)
                 save_state(state_path, student, teacher, done, stage.name, optimizer)
     if rank == 0:
         if vocab is not None:
@@ -244,6 +250,29 @@ def main(argv: list[str] | None = None) -> None:
         print(f"wrote {args.out / 'teacher.pt'} and {args.out / 'student.pt'}")
     if world > 1:
         dist.destroy_process_group()
+
+
+def epoch_batches(dataset: CaptionGroups, batch_size: int, seed: int, epoch_key: str, rank: int, world: int):
+    """One epoch of batches in a shuffled order that depends only on the seed and the epoch
+    (so --resume replays the same order); each process of a distributed run takes every
+    world-th image."""
+    generator = torch.Generator().manual_seed(seed * 2**32 + zlib.crc32(epoch_key.encode()))
+    order = torch.randperm(len(dataset), generator=generator)[rank::world]
+    for start in range(0, len(order), batch_size):
+        yield dataset.batch(order[start : start + batch_size])
+
+
+def warmup_cosine(steps: int, warmup: float):
+    """Learning-rate factor per step: linear warm-up over the first `warmup` fraction of the
+    stage (post-LayerNorm transformers trained from scratch diverge without it), then cosine."""
+    warm = max(1, int(steps * warmup))
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        return 0.5 * (1 + math.cos(math.pi * min(step - warm, steps - warm) / max(1, steps - warm)))
+
+    return factor
 
 
 def stage_parameters(model, head: int | None) -> list[torch.nn.Parameter]:
@@ -260,20 +289,21 @@ def stage_parameters(model, head: int | None) -> list[torch.nn.Parameter]:
     return chosen
 
 
-def stage_loss(wrapped, teacher, head, grid, ids, targets, labels, vocab, args) -> torch.Tensor:
+def stage_loss(wrapped, teacher, head, grid, ids, caption_image, targets, labels, vocab, args) -> torch.Tensor:
+    """The loss of one batch: grid [B, ...] images, ids/targets [N, T] captions of image caption_image[n]."""
     if head is None:
-        logits, concepts = wrapped(grid, ids, [0], vocab)
+        logits, concepts = wrapped(grid, ids, [0], vocab, caption_image)
         return caption_loss(logits, targets) + F.binary_cross_entropy_with_logits(concepts.logits, labels)
     with torch.no_grad():
-        teacher_logits, _ = teacher.teacher_forced_logits(grid, ids, [0], vocab)
+        teacher_logits, _ = teacher.teacher_forced_logits(grid, ids, [0], vocab, caption_image)
     t = args.temperature
     if head == 0:
-        logits, concepts = wrapped(grid, ids, [0], vocab)
+        logits, concepts = wrapped(grid, ids, [0], vocab, caption_image)
         student = torch.log_softmax(logits[0] / t, dim=-1)
         return (caption_loss(logits, targets)
                 + F.binary_cross_entropy_with_logits(concepts.logits, labels)
                 + args.distill_weight * distill_loss(student, teacher_logits[0], targets, t))
-    logits, _ = wrapped(grid, ids, list(range(head + 1)), vocab)
+    logits, _ = wrapped(grid, ids, list(range(head + 1)), vocab, caption_image)
     earlier = logits[:head].detach()
     ensemble = torch.log(torch.cat([earlier, logits[head:]]).div(t).softmax(-1).mean(0))
     return (caption_loss(logits[head:], targets)

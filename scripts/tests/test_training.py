@@ -9,7 +9,7 @@ import torch
 
 from lightcap import synthetic, train
 from lightcap.checkpoint import load_checkpoint
-from lightcap.data import CaptionPairs, read_dataset, split
+from lightcap.data import CaptionGroups, read_dataset, split
 from lightcap.evaluate import caption_examples, score_captions
 from lightcap.decoding import DecodeOptions
 
@@ -35,21 +35,38 @@ def test_a_few_optimizer_steps_lower_the_loss(tiny_model, tokenizer, dataset):
     model = load_copy(model)
     examples = split(read_dataset(dataset), "train")[:8]
     grids = torch.stack([model.backbone_grid(torch.rand(1, 3, 224, 224))[0] for _ in examples]).detach().numpy()
-    pairs = CaptionPairs(grids, examples, tokenizer, concepts, max_tokens=16)
-    grid, ids, labels = next(iter(torch.utils.data.DataLoader(pairs, batch_size=16)))
-    vocab = train.output_vocabulary(pairs, tokenizer.special.pad)
+    groups = CaptionGroups(grids, examples, tokenizer, concepts, max_tokens=16)
+    grid, ids, caption_image, labels = groups.batch(torch.arange(len(groups)))
+    vocab = train.output_vocabulary(groups.caption_ids(), tokenizer.special.pad)
     targets = train.target_lookup(vocab, model.config.vocab_size, tokenizer.special.pad)[ids]
     params = train.stage_parameters(model, None)
     optimizer = torch.optim.AdamW(params, lr=3e-3)
     args = type("Args", (), {"temperature": 2.0, "distill_weight": 1.0})
     losses = []
     for _ in range(15):
-        loss = train.stage_loss(model, None, None, grid, ids, targets, labels, vocab, args)
+        loss = train.stage_loss(model, None, None, grid, ids, caption_image, targets, labels, vocab, args)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0] * 0.8, losses
+
+
+def test_grouped_captions_share_one_prefix_and_match_a_prefix_per_caption(tiny_model, tokenizer, dataset):
+    model, concepts = tiny_model
+    model = load_copy(model).eval()
+    examples = [e for e in split(read_dataset(dataset), "train") if len(e.captions) > 1][:4]
+    grids = torch.stack([model.backbone_grid(torch.rand(1, 3, 224, 224))[0] for _ in examples]).detach().numpy()
+    groups = CaptionGroups(grids, examples, tokenizer, concepts, max_tokens=16)
+    grid, ids, caption_image, labels = groups.batch(torch.arange(len(groups)))
+    assert len(ids) == sum(len(e.captions) for e in examples) > len(examples)
+    assert caption_image.tolist() == [i for i, e in enumerate(examples) for _ in e.captions]
+    assert labels.shape == (len(examples), len(concepts))
+    with torch.no_grad():
+        grouped, concepts_out = model.teacher_forced_logits(grid, ids, caption_image=caption_image)
+        one_per_caption, _ = model.teacher_forced_logits(grid[caption_image], ids)
+    torch.testing.assert_close(grouped, one_per_caption, atol=1e-5, rtol=1e-5)
+    assert concepts_out.logits.shape[0] == len(examples)
 
 
 def load_copy(model):
@@ -70,9 +87,10 @@ def test_training_on_the_caption_vocabulary_equals_full_softmax_once_the_rest_is
     model = load_copy(model).eval()
     examples = split(read_dataset(dataset), "train")[:8]
     grids = torch.stack([model.backbone_grid(torch.rand(1, 3, 224, 224))[0] for _ in examples]).detach().numpy()
-    pairs = CaptionPairs(grids, examples, tokenizer, concepts, max_tokens=16)
-    grid, ids, _ = next(iter(torch.utils.data.DataLoader(pairs, batch_size=16)))
-    vocab = train.output_vocabulary(pairs, tokenizer.special.pad)
+    groups = CaptionGroups(grids, examples, tokenizer, concepts, max_tokens=16)
+    grid, ids, caption_image, _ = groups.batch(torch.arange(len(groups)))
+    grid = grid[caption_image]  # one grid row per caption
+    vocab = train.output_vocabulary(groups.caption_ids(), tokenizer.special.pad)
     assert tokenizer.special.sep in vocab and tokenizer.special.pad not in vocab
     assert len(vocab) < 200  # a few captions use a few tokens, not 30,522
 
