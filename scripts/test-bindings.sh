@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=build/bindings
-pack=models/default
+pack=tests/packs/tiny
 source scripts/kotlin-jvm.sh
 
 scripts/generate-bindings.sh "$out"

@@ -22,7 +22,7 @@ scripts/build-mobile.sh --profile mobile-check aarch64-linux-android x86_64-linu
 echo "== Android library module: kotlinc with stubs, then its JVM tests"
 kotlin_compile "$out/lightcap.jar" build/bindings/kotlin-android bindings/kotlin/src/main/kotlin \
     android/lightcap/src/main/kotlin android/lightcap/src/test/kotlin android/scripts/stubs
-junit_run "$out/lightcap.jar" -Dlightcap.pack="$PWD/models/default" -Dlightcap.images="$PWD/tests/images" \
+junit_run "$out/lightcap.jar" -Dlightcap.pack="$PWD/tests/packs/tiny" -Dlightcap.images="$PWD/tests/images" \
     dev.lightcap.android.PackInstallerTest
 
 echo "== Android sources parse; Gradle files agree"

@@ -45,9 +45,14 @@ fn json_lines_hold_caption_concepts_and_timings() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(records.len(), 2);
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(repo().join("models/default/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let top_k = manifest["concepts"]["top_k"].as_u64().unwrap() as usize;
     for r in &records {
         assert!(r["caption"].is_string());
-        assert_eq!(r["concepts"].as_array().unwrap().len(), 5);
+        assert_eq!(r["concepts"].as_array().unwrap().len(), top_k);
         assert!(r["timings_ms"]["total"].as_f64().unwrap() > 0.0);
     }
 }

@@ -20,6 +20,7 @@
 
 mod captioner;
 mod decode;
+mod dequantize;
 mod error;
 pub mod manifest;
 mod options;

@@ -169,9 +169,12 @@ fn load_graph(
     }
     let bytes = files.get(file)?;
     let fail = |e: TractError| Error::pack(file, format!("not a graph tract can load: {e:#}"));
-    let model = tract_onnx::onnx()
-        .model_for_read(&mut &*bytes)
-        .map_err(fail)?;
+    let onnx = tract_onnx::onnx();
+    let mut proto = onnx.proto_model_for_read(&mut &*bytes).map_err(fail)?;
+    if let Some(graph) = proto.graph.as_mut() {
+        crate::dequantize::fold_dequantize_linear(graph).map_err(|e| Error::pack(file, e))?;
+    }
+    let model = onnx.model_for_proto_model(&proto).map_err(fail)?;
     let model = model.into_typed().map_err(fail)?;
     // ...and the graph must be what the manifest says.
     check_graph(file, &model, spec)?;

@@ -15,7 +15,7 @@ fn repo() -> PathBuf {
 }
 
 fn pack_dir() -> PathBuf {
-    repo().join("models/default")
+    repo().join("tests/packs/tiny")
 }
 
 fn captioner() -> &'static Captioner {

@@ -25,7 +25,7 @@ cp build/bindings/swift/LightCapFFI.modulemap "$headers/module.modulemap"
 
 rm -rf "$package/Tests/LightCapTests/Resources/lightcap-default"
 mkdir -p "$package/Tests/LightCapTests/Resources"
-cp -R models/default "$package/Tests/LightCapTests/Resources/lightcap-default"
+cp -R tests/packs/tiny "$package/Tests/LightCapTests/Resources/lightcap-default"
 
 if $check; then
     scripts/build-mobile.sh --profile mobile-check aarch64-apple-ios

@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--single-head", action="store_true", help="use prediction head 0 only")
     parser.add_argument("--workers", type=int, default=1, help="processes to caption with")
     parser.add_argument("--results", type=Path, help="write the COCO-format result file here")
+    parser.add_argument("--no-score", action="store_true", help="only write --results (lightcap.report scores)")
     parser.add_argument("--by-source", action="store_true",
                         help="score each source folder (images/<source>/) separately, and all together")
     args = parser.parse_args(argv)
@@ -126,6 +127,8 @@ def main(argv: list[str] | None = None) -> None:
                                            args.workers)
     if args.results:
         args.results.write_text(json.dumps([{"image_id": k, "caption": v} for k, v in candidates.items()]))
+    if args.no_score:
+        return
     if args.by_source:
         scores = score_by_source(examples, candidates)
     else:

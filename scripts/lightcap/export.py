@@ -2,6 +2,10 @@
 
     python -m lightcap.export --config tiny --out build/packs/tiny            # random weights
     python -m lightcap.export --checkpoint runs/student.pt --out models/x    # a trained model
+    python -m lightcap.export --checkpoint runs/student.pt --int8 --out models/x  # weight-only int8
+
+With --int8 the model's weights are first rounded to their int8 values (lightcap.quantize),
+so the golden files describe exactly what the int8 pack computes.
 """
 
 from __future__ import annotations
@@ -141,14 +145,20 @@ def sha256_file(path: Path) -> str:
 
 def export_pack(model: LightCap, concepts: list[str], tokenizer: CaptionTokenizer, out_dir: Path,
                 version: str = "0.1.0", license: str = "Apache-2.0", description: str = "",
-                max_length: int = 20) -> dict:
-    """Write a complete pack to out_dir and return its manifest."""
+                max_length: int = 20, int8: bool = False) -> dict:
+    """Write a complete pack to out_dir and return its manifest. int8: store the weights that
+    lie on a per-channel int8 grid (see lightcap.quantize.fake_quantize_) as int8."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     c = model.config
     if len(concepts) != model.num_concepts:
         raise ValueError(f"{len(concepts)} concept names for a model with {model.num_concepts} concepts")
     export_graphs(model, out_dir)
+    if int8:
+        from .quantize import int8_initializers
+
+        for name in (VISION_FILE, DECODER_FILE):
+            int8_initializers(out_dir / name)
     tokenizer.write(out_dir / "tokenizer.json")
     (out_dir / "concepts.txt").write_text("".join(f"{name}\n" for name in concepts), encoding="utf-8")
     special = tokenizer.special
@@ -195,6 +205,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed for random weights")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--version", default="0.1.0")
+    parser.add_argument("--int8", action="store_true", help="weight-only int8 pack (about a quarter of the size)")
+    parser.add_argument("--name", help="model name in the manifest (default: the config's)")
+    parser.add_argument("--description", help="model description in the manifest")
     parser.add_argument("--golden", type=Path, help="also write golden parity files here")
     parser.add_argument("--golden-images", type=Path, nargs="*", default=[])
     args = parser.parse_args(argv)
@@ -208,7 +221,15 @@ def main(argv: list[str] | None = None) -> None:
         model, concepts = random_model(args.config, tokenizer, args.seed)
         description = f"{args.config} with random weights (seed {args.seed}): for tests and timing only"
         license = "Apache-2.0"
-    manifest = export_pack(model, concepts, tokenizer, args.out, args.version, license, description)
+    if args.int8:
+        from .quantize import fake_quantize_
+
+        rounded = fake_quantize_(model)
+        print(f"rounded {len(rounded)} weight tensors to int8")
+    if args.name:
+        model.config = model.config.replace(name=args.name)
+    description = args.description or description
+    manifest = export_pack(model, concepts, tokenizer, args.out, args.version, license, description, int8=args.int8)
     total = sum(f["bytes"] for f in manifest["files"])
     print(f"wrote {args.out} ({total / 1e6:.1f} MB)")
     if args.golden:

@@ -78,3 +78,57 @@ def test_decoder_graph_matches_pytorch(tiny_model, tiny_pack, beams, past, new):
     np.testing.assert_allclose(log_probs, expected.numpy(), atol=1e-4)
     np.testing.assert_allclose(present_k, k.numpy(), atol=1e-5)
     np.testing.assert_allclose(present_v, v.numpy(), atol=1e-5)
+
+
+@torch.no_grad()
+def test_int8_pack_stores_int8_weights_and_matches_the_rounded_model(tiny_model, tokenizer, tmp_path):
+    import copy
+
+    import onnx
+
+    from lightcap.export import export_pack
+    from lightcap.quantize import fake_quantize_
+
+    model, concepts = tiny_model
+    rounded_model = copy.deepcopy(model)
+    rounded = fake_quantize_(rounded_model)
+    assert "embeddings.word_embeddings.weight" in rounded
+    manifest = export_pack(rounded_model, concepts, tokenizer, tmp_path, int8=True)
+    sizes = {f["path"]: f["bytes"] for f in manifest["files"]}
+    decoder = onnx.load(str(tmp_path / "decoder.onnx"))
+    dequantized = [n for n in decoder.graph.node if n.op_type == "DequantizeLinear"]
+    assert "embeddings.word_embeddings.weight" in {n.output[0].split("model.", 1)[-1] for n in dequantized}
+    int8 = {i.name for i in decoder.graph.initializer if i.data_type == onnx.TensorProto.INT8}
+    assert {n.input[0] for n in dequantized} <= int8
+    # The 30,522-row embedding table dominates: the int8 decoder is well under half the float one.
+    float_bytes = 4 * model.embeddings.word_embeddings.weight.numel()
+    assert sizes["decoder.onnx"] < float_bytes / 2
+
+    g = torch.Generator().manual_seed(3)
+    image = torch.rand(1, 3, 224, 224, generator=g)
+    prefix = rounded_model.encode_prefix(rounded_model.backbone_grid(image))
+    ids, scores, keys, values = session(tmp_path / "vision.onnx").run(None, {"image": image.numpy()})
+    assert ids.tolist() == prefix.concepts.ids.tolist()
+    np.testing.assert_allclose(keys, prefix.keys.numpy(), atol=1e-4)
+    c = model.config
+    empty = np.zeros((c.layers, 2, c.heads, 0, c.head_dim), np.float32)
+    step_ids = torch.tensor([[101], [1037]])
+    hidden, _, _ = rounded_model.decode(step_ids, prefix.keys, prefix.values, torch.from_numpy(empty),
+                                        torch.from_numpy(empty))
+    log_probs, _, _ = session(tmp_path / "decoder.onnx").run(None, {
+        "input_ids": step_ids.numpy(), "prefix_keys": keys, "prefix_values": values,
+        "past_keys": empty, "past_values": empty})
+    np.testing.assert_allclose(log_probs, rounded_model.log_probs(hidden[:, -1]).numpy(), atol=1e-4)
+
+
+def test_int8_grid_round_trips_and_leaves_off_grid_tensors_alone():
+    from lightcap.quantize import _grid_axis, int8_grid
+
+    w = torch.randn(6, 40)
+    q, scale = int8_grid(w, axis=1)
+    assert q.dtype == torch.int8 and scale.shape == (40,)
+    assert (q.float() * scale - w).abs().max() <= scale.max() / 2 + 1e-6
+    on_grid = (q.float() * scale).numpy()
+    axis, q2, _ = _grid_axis(on_grid)
+    assert axis == 1 and np.array_equal(q2, q.numpy())
+    assert _grid_axis(w.numpy()) is None
