@@ -10,7 +10,9 @@ The result file is COCO format: [{"image_id": ..., "caption": ...}].
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -36,11 +38,13 @@ def score_captions(references: dict, candidates: dict) -> dict[str, float]:
     refs = tokenizer.tokenize({k: [{"caption": c} for c in v] for k, v in references.items()})
     cands = tokenizer.tokenize({k: [{"caption": candidates[k]}] for k in references})
     scores = {}
-    bleu, _ = Bleu(4).compute_score(refs, cands)
-    scores["BLEU-4"] = bleu[3]
-    scores["METEOR"], _ = Meteor().compute_score(refs, cands)
-    scores["ROUGE-L"], _ = Rouge().compute_score(refs, cands)
-    scores["CIDEr-D"], _ = Cider().compute_score(refs, cands)
+    # The scorers print their internals on stdout; keep stdout for results.
+    with contextlib.redirect_stdout(sys.stderr):
+        bleu, _ = Bleu(4).compute_score(refs, cands)
+        scores["BLEU-4"] = bleu[3]
+        scores["METEOR"], _ = Meteor().compute_score(refs, cands)
+        scores["ROUGE-L"], _ = Rouge().compute_score(refs, cands)
+        scores["CIDEr-D"], _ = Cider().compute_score(refs, cands)
     return {k: float(v) for k, v in scores.items()}
 
 
