@@ -25,6 +25,7 @@ mod error;
 pub mod manifest;
 mod options;
 mod pack;
+mod prepack;
 mod preprocess;
 
 pub use captioner::{CancelToken, Caption, Captioner, Concept, Timings};

@@ -180,7 +180,10 @@ fn load_graph(
     check_graph(file, &model, spec)?;
     let plan = model
         .into_optimized()
-        .and_then(|m| m.into_runnable())
+        .and_then(|mut m| {
+            crate::prepack::fold_constant_packing(&mut m)?;
+            m.into_compact()?.into_runnable()
+        })
         .map_err(|e| Error::pack(file, format!("tract cannot optimise it: {e:#}")))?;
     Ok(plan)
 }
