@@ -129,6 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-tokens", type=int, default=24, help="[CLS] + pieces + [SEP]")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true", help="continue from OUT/state.pt")
+    parser.add_argument("--stop-after", help="write the checkpoints once this stage (teacher, student-head-N) is done")
     parser.add_argument("--output-vocab", choices=("training", "full"), default="training",
                         help="score only the tokens the training captions use (the rest are made "
                              "unreachable in the saved models), or all 30,522")
@@ -184,6 +185,11 @@ def main(argv: list[str] | None = None) -> None:
 
     stages = [Stage("teacher", args.teacher_epochs), Stage("student-head-0", args.student_epochs)]
     stages += [Stage(f"student-head-{h}", args.head_epochs) for h in range(1, config.ensemble_heads)]
+    if args.stop_after:
+        names = [stage.name for stage in stages]
+        if args.stop_after not in names:
+            parser.error(f"--stop-after {args.stop_after!r} is not one of {', '.join(names)}")
+        stages = stages[: names.index(args.stop_after) + 1]
     state_path = args.out / "state.pt"
     done: dict[str, int] = {}
     state = None  # what --resume found, if anything

@@ -129,6 +129,16 @@ def test_train_end_to_end_resume_and_evaluate(dataset, tmp_path, tokenizer):
     assert all(v >= 0 for v in scores.values())
 
 
+def test_stop_after_trains_only_the_stages_up_to_it(dataset, tmp_path, tokenizer):
+    out = tmp_path / "teacher-only"
+    train.main(["--config", "tiny", "--data", str(dataset), "--out", str(out), "--concepts", "30",
+                "--teacher-epochs", "1", "--stop-after", "teacher"])
+    assert torch.load(out / "state.pt", weights_only=False)["done"] == {"teacher": 1}
+    assert load_checkpoint(out / "teacher.pt", tokenizer)[2]["stages"] == {"teacher": 1}
+    with pytest.raises(SystemExit):
+        train.main(["--config", "tiny", "--data", str(dataset), "--out", str(out), "--stop-after", "student"])
+
+
 @java
 def test_cider_d_on_a_hand_checked_example():
     refs = {1: ["a red circle"], 2: ["a blue square on the left"]}
