@@ -142,6 +142,17 @@ fn check_frame(frame: &RawFrame<'_>, max_pixels: u64) -> Result<()> {
     Ok(())
 }
 
+/// Whether an end-of-image marker (FF D9) follows the last start-of-scan (FF DA). Scan
+/// data never holds an FF followed by a marker byte (FF is stuffed as FF 00), and an EXIF
+/// thumbnail's markers all come before the main image's scans.
+fn jpeg_has_end_after_last_scan(bytes: &[u8]) -> bool {
+    let last_scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
+    match last_scan {
+        Some(at) => bytes[at..].windows(2).any(|w| w == [0xFF, 0xD9]),
+        None => false,
+    }
+}
+
 fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<DynamicImage> {
     if bytes.is_empty() {
         return Err(Error::EmptyImage);
@@ -161,6 +172,14 @@ fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<DynamicImage> {
             reason: other.to_string(),
         },
     };
+    if format == ImageFormat::Jpeg && !jpeg_has_end_after_last_scan(bytes) {
+        // The JPEG decoder fills a cut-off file with gray and reports success: a half-gray
+        // picture would be described as if it were the photo.
+        return Err(Error::ImageDecode {
+            format: name,
+            reason: "the file is truncated: no end-of-image marker after the last scan".into(),
+        });
+    }
     // The header's claimed size is checked before any pixel buffer exists.
     let mut header = ImageReader::with_format(Cursor::new(bytes), format);
     header.no_limits();

@@ -1,0 +1,106 @@
+//! Every encoding a camera or gallery may hand over decodes to the same picture, and files
+//! that only pretend to be images fail with a typed error. The fixtures are written by
+//! `python -m lightcap.format_fixtures --out tests/images/formats`.
+
+use std::path::{Path, PathBuf};
+
+use lightcap::{CaptionOptions, Captioner, DEFAULT_MAX_IMAGE_PIXELS, Error, ImageInput};
+
+const SIZE: usize = 224;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/images/formats")
+        .join(name)
+}
+
+fn pixels(name: &str) -> Result<Vec<f32>, Error> {
+    lightcap::preprocess_image(
+        ImageInput::File(&fixture(name)),
+        SIZE,
+        DEFAULT_MAX_IMAGE_PIXELS,
+    )
+}
+
+fn mean_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f32>() / a.len() as f32
+}
+
+/// Colour encodings of `reference.png`, and how far (mean absolute difference of the
+/// preprocessed [0, 1] pixels) each may be from it: 0 for lossless ones.
+const SAME_PICTURE: &[(&str, f32)] = &[
+    ("png_named.jpg", 0.0),
+    ("png_interlaced.png", 0.0),
+    ("png_alpha_opaque.png", 0.0),
+    ("webp_lossless.webp", 0.0),
+    ("bmp_rgb.bmp", 0.0),
+    ("tiff_rgb.tiff", 0.0),
+    ("jpeg_baseline.jpg", 0.02),
+    ("jpeg_progressive.jpg", 0.02),
+    ("jpeg_cmyk.jpg", 0.03),
+    ("webp_lossy.webp", 0.02),
+    ("png_palette.png", 0.03),
+    ("gif_interlaced.gif", 0.03),
+    // The first frame of an animation is captioned.
+    ("gif_animated.gif", 0.03),
+];
+
+#[test]
+fn every_colour_encoding_decodes_to_the_reference_picture() {
+    let reference = pixels("reference.png").unwrap();
+    for &(name, tolerance) in SAME_PICTURE {
+        let decoded = pixels(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let diff = mean_abs_diff(&decoded, &reference);
+        assert!(diff <= tolerance + 1e-6, "{name}: differs by {diff}");
+    }
+}
+
+#[test]
+fn gray_encodings_decode_to_the_gray_reference() {
+    let reference = pixels("png_gray.png").unwrap();
+    for (name, tolerance) in [("png_gray16.png", 0.0), ("jpeg_gray.jpg", 0.02)] {
+        let decoded = pixels(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let diff = mean_abs_diff(&decoded, &reference);
+        assert!(diff <= tolerance + 1e-6, "{name}: differs by {diff}");
+    }
+}
+
+#[test]
+fn all_eight_exif_orientations_are_turned_upright() {
+    let reference = pixels("reference.png").unwrap();
+    for orientation in 1..=8 {
+        let name = format!("jpeg_exif_{orientation}.jpg");
+        let decoded = pixels(&name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        // JPEG noise is about 0.013 here; a wrong turn or flip is over 0.1.
+        let diff = mean_abs_diff(&decoded, &reference);
+        assert!(diff <= 0.02, "{name}: differs from upright by {diff}");
+    }
+}
+
+#[test]
+fn one_pixel_and_extreme_strips_are_captioned() {
+    let pack = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/packs/tiny");
+    let captioner = Captioner::from_dir(&pack).unwrap();
+    for name in ["tiny_1x1.png", "strip_2000x1.png", "strip_1x2000.png"] {
+        let caption = captioner
+            .caption(ImageInput::File(&fixture(name)), &CaptionOptions::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(!caption.token_ids.is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn files_that_only_pretend_to_be_images_get_typed_errors() {
+    assert!(matches!(
+        pixels("text_named.png"),
+        Err(Error::UnsupportedImageFormat(_))
+    ));
+    for name in ["jpeg_truncated.jpg", "png_truncated.png"] {
+        match pixels(name) {
+            Err(Error::ImageDecode { .. }) => {}
+            Err(other) => panic!("{name}: expected an ImageDecode error, got {other}"),
+            Ok(_) => panic!("{name}: expected an ImageDecode error, but it decoded"),
+        }
+    }
+}
