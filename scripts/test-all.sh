@@ -13,8 +13,10 @@ echo "== Rust: format, lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-echo "== Rust: unit, integration, parity (tiny pack), CLI"
+echo "== Rust: unit, integration, parity (tiny and default packs), image formats, CLI"
 cargo test --workspace --quiet
+echo "== Rust: one captioner shared by 8 threads, 100 captions each, equals serial"
+cargo test --workspace --quiet -- --ignored eight_threads_captioning_a_hundred_images_each_match_serial
 
 echo "== Bindings: Kotlin on the JVM, Swift header and syntax"
 scripts/test-bindings.sh
