@@ -6,8 +6,9 @@
 #
 #   scripts/train-default.sh [RUN_DIR]        (default build/default-run)
 #
-# Then `scripts/export-default.sh RUN_DIR` writes the packs and `scripts/evaluate-default.sh`
-# the evaluation table. The run resumes where it stopped when started again.
+# Then it writes the packs (scripts/export-default.sh: RUN_DIR/pack-f32 and models/default)
+# and the evaluation table (scripts/evaluate-default.sh: RUN_DIR/eval/table.md), so this
+# one command reproduces the README's table. Started again, it resumes where it stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run=${1:-build/default-run}
@@ -25,3 +26,5 @@ mkdir -p "$run"
 "$py" -m lightcap.train --config lightcap-effnet --data "$dataset/dataset.json" --backbone-weights "$weights" \
     --out "$run" --teacher-epochs 6 --student-epochs 6 --head-epochs 1 --batch-size 32 --lr 1e-3 \
     --teacher-lr 5e-4 --concepts 400 --seed 0 --resume 2>&1 | tee -a "$run/train.log"
+scripts/export-default.sh "$run"
+scripts/evaluate-default.sh "$run"
