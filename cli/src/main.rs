@@ -2,9 +2,12 @@
 //!
 //!     lightcap caption photo.jpg more/*.png --beam 3 --json
 //!     lightcap info --pack models/default
+//!     lightcap bench --beams 1,5 --runs 5 --json report.json tests/images/*.png
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+mod bench;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -32,10 +35,12 @@ enum Command {
     Caption(CaptionArgs),
     /// Show what a model pack holds.
     Info(PackArg),
+    /// Time loading and captioning on this thread: medians, p90, stages, memory.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Args)]
-struct PackArg {
+pub(crate) struct PackArg {
     /// Model pack folder [default: $LIGHTCAP_PACK, else the bundled pack]
     #[arg(long)]
     pack: Option<PathBuf>,
@@ -86,6 +91,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Caption(args) => caption(&args),
         Command::Info(arg) => info(&arg),
+        Command::Bench(args) => bench::run(&args, &pack_dir(&args.pack)),
     };
     match result {
         Ok(code) => code,

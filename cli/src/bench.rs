@@ -1,0 +1,157 @@
+//! `lightcap bench`: load time, caption latency per beam size (median, p90, range), the
+//! time of each stage and of one decoder step, and peak memory, on the calling thread.
+//! Timings come from the core's own per-stage clocks; `scripts/bench.py` runs the same
+//! graphs in onnxruntime and PyTorch and compares.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use lightcap::{CaptionOptions, Captioner, ImageInput};
+use serde_json::{Value, json};
+
+use crate::PackArg;
+
+#[derive(Args)]
+pub(crate) struct BenchArgs {
+    /// Images to caption, each `--runs` times per beam size.
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) pack: PackArg,
+    /// Beam sizes to time, comma-separated.
+    #[arg(long, default_value = "1,5", value_delimiter = ',')]
+    beams: Vec<usize>,
+    /// Timed repetitions of every image (after one untimed warm-up pass).
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Times the pack is loaded (and optimised) to time loading.
+    #[arg(long, default_value_t = 3)]
+    loads: usize,
+    /// Write the report here as JSON.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+/// Median, 90th percentile, minimum and maximum of some durations, in milliseconds.
+fn summary(mut ms: Vec<f64>) -> Value {
+    if ms.is_empty() {
+        return Value::Null;
+    }
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
+    json!({"median": at(0.5), "p90": at(0.9), "min": ms[0], "max": ms[ms.len() - 1], "n": ms.len()})
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Peak resident memory of this process so far (Linux `VmHWM`), in MB.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+pub(crate) fn run(args: &BenchArgs, pack: &Path) -> Result<ExitCode, String> {
+    let load = || {
+        let start = Instant::now();
+        Captioner::from_dir(pack)
+            .map(|c| (c, ms(start.elapsed())))
+            .map_err(|e| format!("cannot load model pack {}: {e}", pack.display()))
+    };
+    let mut load_ms = Vec::new();
+    let mut captioner = None;
+    for _ in 0..args.loads.max(1) {
+        captioner = None; // one pack in memory at a time, as in an app
+        let (c, t) = load()?;
+        load_ms.push(t);
+        captioner = Some(c);
+    }
+    let captioner = captioner.expect("loaded at least once");
+    let rss_after_load = peak_rss_mb();
+    let images: Vec<(PathBuf, Vec<u8>)> = args
+        .images
+        .iter()
+        .map(|p| {
+            std::fs::read(p)
+                .map(|b| (p.clone(), b))
+                .map_err(|e| format!("{}: {e}", p.display()))
+        })
+        .collect::<Result<_, _>>()?;
+
+    let mut per_beam = serde_json::Map::new();
+    println!(
+        "{:<6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10}",
+        "beam", "total", "p90", "decode", "preproc", "vision", "per step"
+    );
+    for &beam in &args.beams {
+        let options = CaptionOptions {
+            beam_size: beam,
+            ..CaptionOptions::default()
+        };
+        let caption = |bytes: &[u8]| {
+            captioner
+                .caption(ImageInput::Encoded(bytes), &options)
+                .map_err(|e| e.to_string())
+        };
+        for (_, bytes) in &images {
+            caption(bytes)?; // warm-up: first-run allocations are not what an app sees later
+        }
+        let (mut total, mut decode, mut preprocess, mut vision, mut text, mut step) =
+            (vec![], vec![], vec![], vec![], vec![], vec![]);
+        for _ in 0..args.runs.max(1) {
+            for (_, bytes) in &images {
+                let c = caption(bytes)?;
+                let t = &c.timings;
+                total.push(ms(t.total));
+                decode.push(ms(t.decode));
+                preprocess.push(ms(t.preprocess));
+                vision.push(ms(t.vision));
+                text.push(ms(t.text));
+                // One decoder step per generated token, plus the one that chose [SEP].
+                let steps = c.token_ids.len() + usize::from(c.finished);
+                step.push(ms(t.text) / steps.max(1) as f64);
+            }
+        }
+        let report = json!({
+            "total_ms": summary(total), "decode_ms": summary(decode),
+            "preprocess_ms": summary(preprocess), "vision_ms": summary(vision),
+            "text_ms": summary(text), "decoder_step_ms": summary(step),
+        });
+        let median = |key: &str| report[key]["median"].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "{:<6} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>10.2}",
+            beam,
+            median("total_ms"),
+            report["total_ms"]["p90"].as_f64().unwrap_or(f64::NAN),
+            median("decode_ms"),
+            median("preprocess_ms"),
+            median("vision_ms"),
+            median("decoder_step_ms"),
+        );
+        per_beam.insert(beam.to_string(), report);
+    }
+    let load_summary = summary(load_ms);
+    let peak = peak_rss_mb();
+    println!(
+        "load {:.0} ms (median of {}), peak resident memory {}",
+        load_summary["median"].as_f64().unwrap_or(f64::NAN),
+        args.loads.max(1),
+        peak.map_or("unknown".into(), |mb| format!("{mb:.0} MB")),
+    );
+    if let Some(path) = &args.json {
+        let report = json!({
+            "pack": pack, "model": captioner.manifest().model.name,
+            "images": args.images, "runs": args.runs, "threads": 1,
+            "load_ms": load_summary, "beams": per_beam,
+            "peak_rss_mb": peak, "peak_rss_after_load_mb": rss_after_load,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&report).unwrap())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
