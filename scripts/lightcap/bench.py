@@ -1,0 +1,239 @@
+"""The same pack's graphs in onnxruntime and (where its PyTorch model is at hand) PyTorch,
+one thread each, against `lightcap bench` (the Rust core through tract), in one run.
+
+    python -m lightcap.bench --pack models/default --lightcap target/debug/lightcap \\
+        --images tests/images/*.png --json build/bench/default.json
+    python -m lightcap.bench --pack build/packs/lightcap-rn50 --torch-config lightcap-rn50 ...
+
+Times the vision graph and whole captions (greedy and beam 5, median and p90 over
+images x runs) with the reference search (lightcap.decoding) driving each engine, and
+prints ours / theirs ratios (below 1: the SDK is faster) and the vision graph's achieved
+GFLOP/s. These machines are shared: every engine is timed in the same run, medians are
+reported with their ranges, and nothing here is a pass/fail test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .decoding import DecodeOptions, TorchStepper, decode
+from .preprocess import preprocess_file
+
+
+class OrtStepper:
+    """onnxruntime running a pack's decoder graph as a StepFn / ReorderFn."""
+
+    def __init__(self, session, prefix_keys: np.ndarray, prefix_values: np.ndarray, cache_shape):
+        self.session, self.keys, self.values = session, prefix_keys, prefix_values
+        self.cache_shape = cache_shape  # (layers, heads, head_dim)
+
+    def initial_cache(self):
+        layers, heads, dim = self.cache_shape
+        empty = np.zeros((layers, 1, heads, 0, dim), np.float32)
+        return (empty, empty)
+
+    def step(self, input_ids: np.ndarray, cache):
+        log_probs, keys, values = self.session.run(None, {
+            "input_ids": input_ids.astype(np.int64), "prefix_keys": self.keys, "prefix_values": self.values,
+            "past_keys": cache[0], "past_values": cache[1]})
+        return log_probs, (keys, values)
+
+    @staticmethod
+    def reorder(cache, parents: list[int]):
+        return (cache[0][:, parents], cache[1][:, parents])
+
+
+def summary(ms: list[float]) -> dict:
+    ordered = sorted(ms)
+    return {"median": statistics.median(ordered), "p90": ordered[round((len(ordered) - 1) * 0.9)],
+            "min": ordered[0], "max": ordered[-1], "n": len(ordered)}
+
+
+def time_engine(vision, step_for, pixels: list[np.ndarray], manifest: dict, beams: list[int], runs: int) -> dict:
+    """vision(pixels) -> prefix; step_for(prefix) -> stepper. Times per image and beam."""
+    tok = manifest["tokenizer"]
+    cls, sep = tok["special_ids"]["cls"], tok["special_ids"]["sep"]
+    out = {"vision_ms": [], "beams": {}}
+    for beam in beams:
+        options = DecodeOptions(max_length=manifest["decoding"]["max_length"], beam_size=beam)
+        totals, steps = [], []
+        for run in range(runs + 1):  # run 0 warms up
+            for image in pixels:
+                start = time.perf_counter()
+                prefix = vision(image)
+                seen = time.perf_counter()
+                stepper = step_for(prefix)
+                hyp = decode(stepper.step, stepper.reorder, stepper.initial_cache(), cls, sep,
+                             tok["never_generate"], options)
+                end = time.perf_counter()
+                if run:
+                    totals.append((end - start) * 1e3)
+                    steps.append((end - seen) * 1e3 / len(hyp.tokens))
+                    if beam == beams[0]:
+                        out["vision_ms"].append((seen - start) * 1e3)
+        out["beams"][str(beam)] = {"total_ms": summary(totals), "decoder_step_ms": summary(steps)}
+    out["vision_ms"] = summary(out["vision_ms"])
+    return out
+
+
+def onnxruntime_engine(pack: Path, manifest: dict):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    start = time.perf_counter()
+    vision = ort.InferenceSession(str(pack / manifest["graphs"]["vision"]["file"]), options,
+                                  providers=["CPUExecutionProvider"])
+    decoder = ort.InferenceSession(str(pack / manifest["graphs"]["decoder"]["file"]), options,
+                                   providers=["CPUExecutionProvider"])
+    load_ms = (time.perf_counter() - start) * 1e3
+    cache = manifest["cache"]
+
+    def run_vision(image):
+        _, _, keys, values = vision.run(None, {"image": image[None]})
+        return keys, values
+
+    def stepper(prefix):
+        return OrtStepper(decoder, prefix[0], prefix[1], (cache["layers"], cache["heads"], cache["head_dim"]))
+
+    return load_ms, run_vision, stepper
+
+
+def torch_engine(model):
+    model = model.eval()
+
+    @torch.no_grad()
+    def run_vision(image):
+        prefix = model.encode_prefix(model.backbone_grid(torch.from_numpy(image)[None]))
+        return prefix.keys, prefix.values
+
+    def stepper(prefix):
+        return TorchStepper(model, prefix[0], prefix[1])
+
+    return run_vision, stepper
+
+
+@torch.no_grad()
+def vision_flops(model, size: int) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        model.encode_prefix(model.backbone_grid(torch.rand(1, 3, size, size)))
+    return float(counter.get_total_flops())
+
+
+def peak_gflops_per_core() -> dict:
+    """A core's float32 peak from its vector width (AVX-512 / AVX2 FMA, or NEON) and clock."""
+    flags, mhz = "", None
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+        flags = next((line for line in info.splitlines() if line.startswith(("flags", "Features"))), "")
+        mhz_lines = [float(line.split(":")[1]) for line in info.splitlines() if line.startswith("cpu MHz")]
+        mhz = max(mhz_lines) if mhz_lines else None
+    except OSError:
+        pass
+    if " avx512f" in flags:
+        per_cycle, isa = 64, "AVX-512, 2 FMA"
+    elif " fma" in flags and " avx2" in flags:
+        per_cycle, isa = 32, "AVX2, 2 FMA"
+    elif "asimd" in flags:
+        per_cycle, isa = 16, "NEON, 2 FMA"
+    else:
+        per_cycle, isa = 8, "unknown"
+    return {"isa": isa, "flops_per_cycle": per_cycle, "mhz": mhz,
+            "gflops": per_cycle * mhz / 1e3 if mhz else None}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pack", type=Path, required=True)
+    parser.add_argument("--lightcap", type=Path, required=True, help="the lightcap CLI binary")
+    parser.add_argument("--images", type=Path, nargs="+", required=True)
+    parser.add_argument("--beams", default="1,5")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--torch-config", help="random-weight PyTorch model of this config (seed 0), as exported")
+    parser.add_argument("--checkpoint", type=Path, help="the PyTorch checkpoint the pack was exported from")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    beams = [int(b) for b in args.beams.split(",")]
+    manifest = json.loads((args.pack / "manifest.json").read_text())
+    size = manifest["image"]["size"]
+    pixels = [preprocess_file(p, size) for p in args.images]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ours_json = Path(tmp) / "ours.json"
+        subprocess.run([str(args.lightcap), "bench", "--pack", str(args.pack), "--beams", args.beams,
+                        "--runs", str(args.runs), "--json", str(ours_json), *map(str, args.images)],
+                       check=True, stdout=subprocess.DEVNULL)
+        ours = json.loads(ours_json.read_text())
+
+    report = {"pack": str(args.pack), "model": manifest["model"]["name"], "machine": platform.processor()
+              or platform.machine(), "cpu_peak": peak_gflops_per_core(), "lightcap": ours, "engines": {}}
+    load_ms, vision, stepper = onnxruntime_engine(args.pack, manifest)
+    report["engines"]["onnxruntime"] = {"load_ms": load_ms, **time_engine(vision, stepper, pixels, manifest, beams,
+                                                                          args.runs)}
+    model = None
+    if args.checkpoint:
+        from .checkpoint import load_checkpoint
+
+        model = load_checkpoint(args.checkpoint)[0]
+    elif args.torch_config:
+        from .checkpoint import random_model
+        from .text import CaptionTokenizer
+
+        model = random_model(args.torch_config, CaptionTokenizer(), seed=0)[0]
+    if model is not None:
+        vision_fn, stepper_fn = torch_engine(model)
+        report["engines"]["pytorch"] = time_engine(vision_fn, stepper_fn, pixels, manifest, beams, args.runs)
+        report["vision_gflop"] = vision_flops(model, size) / 1e9
+
+    print_table(report, beams)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+
+
+def print_table(report: dict, beams: list[int]) -> None:
+    ours = report["lightcap"]
+    rows = [("vision graph", ours["beams"][str(beams[0])]["vision_ms"]["median"],
+             {name: e["vision_ms"]["median"] for name, e in report["engines"].items()})]
+    for beam in beams:
+        b = str(beam)
+        rows.append((f"caption, beam {beam}", ours["beams"][b]["total_ms"]["median"],
+                     {name: e["beams"][b]["total_ms"]["median"] for name, e in report["engines"].items()}))
+        rows.append((f"decoder step, beam {beam}", ours["beams"][b]["decoder_step_ms"]["median"],
+                     {name: e["beams"][b]["decoder_step_ms"]["median"] for name, e in report["engines"].items()}))
+    names = list(report["engines"])
+    print(f"{report['model']}: medians in ms, one thread; ratio = lightcap / other (< 1: lightcap faster)")
+    print(f"{'':26}{'lightcap':>10}" + "".join(f"{n:>13}{'ratio':>7}" for n in names))
+    for label, mine, theirs in rows:
+        print(f"{label:26}{mine:10.1f}" + "".join(f"{theirs[n]:13.1f}{mine / theirs[n]:7.2f}" for n in names))
+    print(f"load: lightcap {ours['load_ms']['median']:.0f} ms (optimised plan), "
+          f"onnxruntime {report['engines']['onnxruntime']['load_ms']:.0f} ms; "
+          f"peak memory {ours['peak_rss_mb']:.0f} MB")
+    if "vision_gflop" in report and report["cpu_peak"]["gflops"]:
+        gflop = report["vision_gflop"]
+        achieved = gflop / (ours["beams"][str(beams[0])]["vision_ms"]["median"] / 1e3)
+        peak = report["cpu_peak"]
+        report["vision_gflops_achieved"] = achieved
+        print(f"vision graph: {gflop:.2f} GFLOP, {achieved:.1f} GFLOP/s = {100 * achieved / peak['gflops']:.0f}% "
+              f"of one core's peak ({peak['gflops']:.0f} GFLOP/s: {peak['isa']} at {peak['mhz']:.0f} MHz)")
+
+
+if __name__ == "__main__":
+    main()
