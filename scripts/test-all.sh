@@ -5,36 +5,48 @@ cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}"
 py=.venv/bin/python
 
-echo "== Python environment, binding toolchain"
+# On CI (CI=true) disk is the scarce thing: show what is left at each stage and drop
+# each cross-compiled target tree once it has been checked.
+stage() {
+    echo "== $*"
+    if [ "${CI:-}" = true ]; then df -h . | tail -n 1; fi
+}
+drop_on_ci() {
+    if [ "${CI:-}" = true ]; then rm -rf "$@"; fi
+}
+
+stage "Python environment, binding toolchain"
 scripts/setup-python.sh
 scripts/setup-toolchain.sh
 
-echo "== Rust: format, lints"
+stage "Rust: format, lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-echo "== Rust: unit, integration, parity (tiny and default packs), image formats, CLI"
+stage "Rust: unit, integration, parity (tiny and default packs), image formats, CLI"
 cargo test --workspace --quiet
-echo "== Rust: one captioner shared by 8 threads, 100 captions each, equals serial"
+stage "Rust: one captioner shared by 8 threads, 100 captions each, equals serial"
 cargo test --workspace --quiet -- --ignored eight_threads_captioning_a_hundred_images_each_match_serial
 
-echo "== Bindings: Kotlin on the JVM, Swift header and syntax"
+stage "Bindings: Kotlin on the JVM, Swift header and syntax"
 scripts/test-bindings.sh
 
-echo "== Python: model, export, training, evaluation"
+stage "Python: model, export, training, evaluation"
 "$py" -m pytest -q scripts/tests
 
-echo "== Parity at paper size: lightcap-rn50 (random weights) exported, then run by the Rust core"
+stage "Parity at paper size: lightcap-rn50 (random weights) exported, then run by the Rust core"
 "$py" -m lightcap.export --config lightcap-rn50 --seed 0 --out build/packs/lightcap-rn50 \
     --golden build/golden/lightcap-rn50 --golden-images tests/images/*.png
 # --workspace keeps the feature set of the run above, so nothing is rebuilt.
 cargo test --workspace --quiet -- --ignored rn50_pack_matches_pytorch
 
-echo "== Android: library module type-checked and tested on the JVM, sources parse, Gradle consistent"
+stage "Android: library module type-checked and tested on the JVM, sources parse, Gradle consistent"
 android/scripts/check.sh
+drop_on_ci target/aarch64-linux-android target/x86_64-linux-android
 
-echo "== iOS: device library, XCFramework slice, Swift syntax, package consistency"
+stage "iOS: device library, XCFramework slice, Swift syntax, package consistency"
 ios/scripts/check.sh
+drop_on_ci target/aarch64-apple-ios
 
-echo "== Core tests on aarch64 Linux under qemu (tract's ARM kernels)"
+stage "Core tests on aarch64 Linux under qemu (tract's ARM kernels)"
 scripts/test-aarch64.sh
