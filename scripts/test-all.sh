@@ -23,10 +23,13 @@ stage "Rust: format, lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-stage "Rust: unit, integration, parity (tiny and default packs), image formats, CLI"
+stage "Rust: unit, integration, parity (tiny and default packs), image formats, fuzz replays, memory, CLI"
 cargo test --workspace --quiet
 stage "Rust: one captioner shared by 8 threads, 100 captions each, equals serial"
 cargo test --workspace --quiet -- --ignored eight_threads_captioning_a_hundred_images_each_match_serial
+
+stage "Leaks: the binding layer's engine and caption loop under valgrind memcheck"
+scripts/check-leaks.sh
 
 stage "Bindings: Kotlin on the JVM, Swift header and syntax"
 scripts/test-bindings.sh
