@@ -304,6 +304,32 @@ class EngineTest {
         }
     }
 
+    /** Resident memory outside the Java heap (Linux /proc): where a native leak shows. */
+    private fun nativeResidentBytes(): Long {
+        val resident = File("/proc/self/status").readLines().first { it.startsWith("VmRSS:") }
+        val kib = resident.split(Regex("\\s+"))[1].toLong()
+        return kib * 1024 - Runtime.getRuntime().totalMemory()
+    }
+
+    @Test
+    fun memoryStaysFlatOverAThousandCaptionsThroughTenClosedEngines() {
+        val images = expected.map { it.image }.distinct().map { Files.readAllBytes(image(it).toPath()) }
+        val samples = mutableListOf<Long>()
+        repeat(10) { round ->
+            Engine.fromPath(packDir.path).use { engine ->
+                repeat(100) { call -> engine.caption(ImageSource.Encoded(images[(round + call) % images.size])) }
+                assertThrows<LightCapException.EmptyImage> { engine.caption(ImageSource.Encoded(ByteArray(0))) }
+            }
+            System.gc()
+            samples += nativeResidentBytes()
+        }
+        val trace = samples.map { "%.1f".format(it / 1048576.0) }
+        println("native resident MiB after each engine: $trace")
+        // A leaked engine would add megabytes per round (its graphs alone are 4 MB).
+        val settled = samples[2]
+        assertTrue(samples.drop(3).max() <= settled + 32L * 1024 * 1024, "native memory grew: $trace")
+    }
+
     @Test
     fun eightThreadsSharingOneEngineGetTheSerialResults() {
         val names = expected.map { it.image }.distinct()
@@ -313,7 +339,8 @@ class EngineTest {
             val futures =
                 (0 until 8).map { thread ->
                     pool.submit<List<Pair<String, String>>> {
-                        (0 until 3).flatMap { round ->
+                        // 100 captions per thread, each image in a different order per round.
+                        (0 until 100 / names.size).flatMap { round ->
                             names.shuffled(kotlin.random.Random(thread * 10 + round)).map { name ->
                                 name to engine.caption(ImageSource.File(image(name).path)).text
                             }
@@ -321,7 +348,9 @@ class EngineTest {
                     }
                 }
             for (future in futures) {
-                for ((name, text) in future.get(5, TimeUnit.MINUTES)) assertEquals(serial[name], text, name)
+                val results = future.get(5, TimeUnit.MINUTES)
+                assertEquals(100, results.size)
+                for ((name, text) in results) assertEquals(serial[name], text, name)
             }
         } finally {
             pool.shutdownNow()
