@@ -242,11 +242,7 @@ impl Captioner {
         };
         let size = self.pack.manifest.image.size;
         let image = Tensor::from_shape(&[1, 3, size, size], &pixels).map_err(fail)?;
-        let mut outputs = self
-            .pack
-            .vision
-            .run(tvec![image.into_tvalue()])
-            .map_err(fail)?;
+        let mut outputs = run_plan(&self.pack.vision, tvec![image.into_tvalue()], "vision")?;
         let prefix_values = outputs.pop().expect("the contract has 4 vision outputs");
         let prefix_keys = outputs.pop().expect("the contract has 4 vision outputs");
         let scores = outputs[1].to_plain_array_view::<f32>().map_err(fail)?;
@@ -295,6 +291,26 @@ struct TractStepper<'a> {
     steps: usize,
 }
 
+/// Runs one graph. tract panics where some damaged graphs that passed every load check
+/// fail at run time (found by fuzzing: a TopK whose k asks for 74 TB, which tract's
+/// allocator reports with a panic); the panic is turned into an error here, so none
+/// reaches an app. The plan is shared and immutable, and the state the run built is
+/// dropped with the panic, so the captioner stays usable.
+fn run_plan(plan: &Plan, inputs: TVec<TValue>, graph: &'static str) -> Result<TVec<TValue>> {
+    let inference = |message: String| Error::Inference { graph, message };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| plan.run(inputs))) {
+        Ok(outputs) => outputs.map_err(|e| inference(format!("{e:#}"))),
+        Err(panic) => {
+            let reason = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("no message");
+            Err(inference(format!("tract panicked: {reason}")))
+        }
+    }
+}
+
 fn decoder_error(e: TractError) -> Error {
     Error::Inference {
         graph: "decoder",
@@ -336,7 +352,7 @@ impl Stepper for TractStepper<'_> {
             self.past_keys.clone(),
             self.past_values.clone(),
         ];
-        let mut outputs = self.plan.run(inputs).map_err(decoder_error)?;
+        let mut outputs = run_plan(self.plan, inputs, "decoder")?;
         self.past_values = outputs.pop().expect("the contract has 3 decoder outputs");
         self.past_keys = outputs.pop().expect("the contract has 3 decoder outputs");
         self.steps += 1;
