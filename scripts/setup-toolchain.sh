@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the binding, cross-compilation and dataset checks need, where missing: Debian
-# packages (clang and LLVM tools, JNA, JUnit 4, qemu-user, the aarch64 C toolchain; the
+# packages (clang and LLVM tools, JNA, JUnit 4, qemu-user, the aarch64 C toolchain, valgrind; the
 # default dataset's sources: clip art, emoji font, SVG renderer, English word list),
 # Rust targets, and the pinned npm tools in scripts/toolchain (kotlinc, tree-sitter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(clang llvm libjna-java junit4 qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+packages=(clang llvm libjna-java junit4 qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross valgrind
     librsvg2-bin openclipart-svg fonts-noto-color-emoji wamerican)
 missing=()
 for package in "${packages[@]}"; do
