@@ -295,7 +295,7 @@ struct TractStepper<'a> {
 /// fail at run time (found by fuzzing: a TopK whose k asks for 74 TB, which tract's
 /// allocator reports with a panic); the panic is turned into an error here, so none
 /// reaches an app. The plan is shared and immutable, and the state the run built is
-/// dropped with the panic, so the captioner stays usable.
+/// dropped with the panic, so the captioner stays usable (tested below).
 fn run_plan(plan: &Plan, inputs: TVec<TValue>, graph: &'static str) -> Result<TVec<TValue>> {
     let inference = |message: String| Error::Inference { graph, message };
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| plan.run(inputs))) {
@@ -377,5 +377,78 @@ impl Stepper for TractStepper<'_> {
 
     fn vocab_size(&self) -> usize {
         self.vocab
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tract_onnx::tract_core::internal::*;
+
+    /// Doubles its input and panics on a negative value: a stand-in for a tract kernel
+    /// that panics on a value it was not built for.
+    #[derive(Debug, Clone, Hash, PartialEq, Eq)]
+    struct DoubleOrPanic;
+
+    impl Op for DoubleOrPanic {
+        fn name(&self) -> StaticName {
+            "DoubleOrPanic".into()
+        }
+
+        op_as_typed_op!();
+    }
+
+    impl EvalOp for DoubleOrPanic {
+        not_out_of_plan!();
+
+        fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+            let input = inputs[0].to_plain_array_view::<f32>()?;
+            assert!(input.iter().all(|&x| x >= 0.0), "negative input");
+            Ok(tvec!(input.mapv(|x| 2.0 * x).into_tensor().into_tvalue()))
+        }
+    }
+
+    impl TypedOp for DoubleOrPanic {
+        fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+            Ok(tvec!(inputs[0].clone()))
+        }
+
+        as_op!();
+    }
+
+    fn doubling_plan() -> Plan {
+        let mut model = TypedModel::default();
+        let input = model.add_source("x", f32::fact([3])).unwrap();
+        let output = model.wire_node("double", DoubleOrPanic, &[input]).unwrap();
+        model.select_output_outlets(&output).unwrap();
+        model.into_runnable().unwrap()
+    }
+
+    fn run(plan: &Plan, values: [f32; 3]) -> Result<Vec<f32>> {
+        let input = tensor1(&values).into_tvalue();
+        let outputs = run_plan(plan, tvec![input], "vision")?;
+        Ok(outputs[0]
+            .to_plain_array_view::<f32>()
+            .unwrap()
+            .iter()
+            .copied()
+            .collect())
+    }
+
+    #[test]
+    fn a_panic_in_a_graph_is_an_error_and_the_plan_still_runs() {
+        let plan = doubling_plan();
+        assert_eq!(run(&plan, [1.0, 2.0, 3.0]).unwrap(), [2.0, 4.0, 6.0]);
+        match run(&plan, [1.0, -1.0, 3.0]) {
+            Err(Error::Inference { graph, message }) => {
+                assert_eq!(graph, "vision");
+                assert!(message.contains("negative input"), "{message}");
+            }
+            other => panic!("expected Error::Inference, got {other:?}"),
+        }
+        // The same shared plan, after the panic, on this thread and on another.
+        assert_eq!(run(&plan, [0.5, 1.0, 4.0]).unwrap(), [1.0, 2.0, 8.0]);
+        let elsewhere = std::thread::scope(|s| s.spawn(|| run(&plan, [3.0, 0.0, 1.0])).join());
+        assert_eq!(elsewhere.unwrap().unwrap(), [6.0, 0.0, 2.0]);
     }
 }
