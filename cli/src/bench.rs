@@ -1,5 +1,6 @@
 //! `lightcap bench`: load time, caption latency per beam size (median, p90, range), the
-//! time of each stage and of one decoder step, and peak memory, on the calling thread.
+//! time of each stage and of one decoder step, peak resident memory, and the heap a
+//! caption needs on top of the loaded pack, on the calling thread.
 //! Timings come from the core's own per-stage clocks; `scripts/bench.py` runs the same
 //! graphs in onnxruntime and PyTorch and compares.
 
@@ -11,7 +12,7 @@ use clap::Args;
 use lightcap::{CaptionOptions, Captioner, ImageInput};
 use serde_json::{Value, json};
 
-use crate::PackArg;
+use crate::{PackArg, heap_meter};
 
 #[derive(Args)]
 pub(crate) struct BenchArgs {
@@ -48,12 +49,21 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// Peak resident memory of this process so far (Linux `VmHWM`), in MB.
-fn peak_rss_mb() -> Option<f64> {
+/// A field of `/proc/self/status`, in MB.
+fn status_mb(field: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
+}
+
+/// Peak resident memory of this process so far.
+fn peak_rss_mb() -> Option<f64> {
+    status_mb("VmHWM:")
+}
+
+fn mb(bytes: usize) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
 }
 
 pub(crate) fn run(args: &BenchArgs, pack: &Path) -> Result<ExitCode, String> {
@@ -72,7 +82,7 @@ pub(crate) fn run(args: &BenchArgs, pack: &Path) -> Result<ExitCode, String> {
         captioner = Some(c);
     }
     let captioner = captioner.expect("loaded at least once");
-    let rss_after_load = peak_rss_mb();
+    let peak_while_loading = peak_rss_mb();
     let images: Vec<(PathBuf, Vec<u8>)> = args
         .images
         .iter()
@@ -84,6 +94,7 @@ pub(crate) fn run(args: &BenchArgs, pack: &Path) -> Result<ExitCode, String> {
         .collect::<Result<_, _>>()?;
 
     let mut per_beam = serde_json::Map::new();
+    let mut working = Vec::new();
     println!(
         "{:<6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10}",
         "beam", "total", "p90", "decode", "preproc", "vision", "per step"
@@ -101,6 +112,8 @@ pub(crate) fn run(args: &BenchArgs, pack: &Path) -> Result<ExitCode, String> {
         for (_, bytes) in &images {
             caption(bytes)?; // warm-up: first-run allocations are not what an app sees later
         }
+        // From here the heap peak covers captions only: what one needs on top of the pack.
+        let heap_with_pack = heap_meter::restart_peak();
         let (mut total, mut decode, mut preprocess, mut vision, mut text, mut step) =
             (vec![], vec![], vec![], vec![], vec![], vec![]);
         for _ in 0..args.runs.max(1) {
@@ -117,7 +130,9 @@ pub(crate) fn run(args: &BenchArgs, pack: &Path) -> Result<ExitCode, String> {
                 step.push(ms(t.text) / steps.max(1) as f64);
             }
         }
+        let caption_heap = heap_meter::peak_bytes() - heap_with_pack;
         let report = json!({
+            "heap_with_pack_mb": mb(heap_with_pack), "caption_heap_peak_mb": mb(caption_heap),
             "total_ms": summary(total), "decode_ms": summary(decode),
             "preprocess_ms": summary(preprocess), "vision_ms": summary(vision),
             "text_ms": summary(text), "decoder_step_ms": summary(step),
@@ -133,22 +148,31 @@ pub(crate) fn run(args: &BenchArgs, pack: &Path) -> Result<ExitCode, String> {
             median("vision_ms"),
             median("decoder_step_ms"),
         );
+        working.push((beam, heap_with_pack, caption_heap));
         per_beam.insert(beam.to_string(), report);
     }
     let load_summary = summary(load_ms);
     let peak = peak_rss_mb();
     println!(
-        "load {:.0} ms (median of {}), peak resident memory {}",
+        "load {:.0} ms (median of {}), peak resident memory {} (reached while loading: {})",
         load_summary["median"].as_f64().unwrap_or(f64::NAN),
         args.loads.max(1),
         peak.map_or("unknown".into(), |mb| format!("{mb:.0} MB")),
+        peak_while_loading.map_or("unknown".into(), |mb| format!("{mb:.0} MB")),
     );
+    for (beam, with_pack, caption) in working {
+        println!(
+            "beam {beam}: a caption's heap peaks {:.1} MB above the {:.1} MB the loaded pack holds",
+            mb(caption),
+            mb(with_pack),
+        );
+    }
     if let Some(path) = &args.json {
         let report = json!({
             "pack": pack, "model": captioner.manifest().model.name,
             "images": args.images, "runs": args.runs, "threads": 1,
             "load_ms": load_summary, "beams": per_beam,
-            "peak_rss_mb": peak, "peak_rss_after_load_mb": rss_after_load,
+            "peak_rss_mb": peak, "peak_rss_while_loading_mb": peak_while_loading,
         });
         std::fs::write(path, serde_json::to_string_pretty(&report).unwrap())
             .map_err(|e| format!("{}: {e}", path.display()))?;

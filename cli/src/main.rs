@@ -8,11 +8,16 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod bench;
+mod heap_meter;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use lightcap::{Caption, CaptionOptions, Captioner, ImageInput};
 use serde_json::json;
+
+/// Counts heap bytes for `lightcap bench`'s memory figures.
+#[global_allocator]
+static HEAP: heap_meter::HeapMeter = heap_meter::HeapMeter;
 
 /// The pack bundled with the source tree, used when neither --pack nor
 /// LIGHTCAP_PACK names one.

@@ -225,7 +225,12 @@ def print_table(report: dict, beams: list[int]) -> None:
         print(f"{label:26}{mine:10.1f}" + "".join(f"{theirs[n]:13.1f}{mine / theirs[n]:7.2f}" for n in names))
     print(f"load: lightcap {ours['load_ms']['median']:.0f} ms (optimised plan), "
           f"onnxruntime {report['engines']['onnxruntime']['load_ms']:.0f} ms; "
-          f"peak memory {ours['peak_rss_mb']:.0f} MB")
+          f"peak resident memory {ours['peak_rss_mb']:.0f} MB "
+          f"({ours['peak_rss_while_loading_mb']:.0f} MB reached while loading)")
+    for beam in beams:
+        b = ours["beams"][str(beam)]
+        print(f"memory, beam {beam}: a caption's heap peaks {b['caption_heap_peak_mb']:.1f} MB above "
+              f"the {b['heap_with_pack_mb']:.1f} MB the loaded pack holds")
     if "vision_gflop" in report and report["cpu_peak"]["gflops"]:
         gflop = report["vision_gflop"]
         achieved = gflop / (ours["beams"][str(beams[0])]["vision_ms"]["median"] / 1e3)
