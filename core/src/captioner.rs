@@ -92,11 +92,12 @@ impl CancelToken {
 impl Captioner {
     /// Load a pack folder (`manifest.json` and the files it lists).
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self> {
-        Self::from_files(&PackFiles::read_dir(dir.as_ref())?)
+        Self::from_files(PackFiles::read_dir(dir.as_ref())?)
     }
 
-    /// Load a pack whose files are already in memory.
-    pub fn from_files(files: &PackFiles) -> Result<Self> {
+    /// Load a pack whose files are already in memory. They are consumed: each graph's
+    /// bytes are freed once parsed, which lowers the peak memory of loading.
+    pub fn from_files(files: PackFiles) -> Result<Self> {
         let started = Instant::now();
         let pack = LoadedPack::load(files)?;
         log::info!(

@@ -1,14 +1,17 @@
 //! Loading a model pack: files, checksums, tokenizer, concepts and graphs.
 //!
-//! A pack is read completely and checked before anything runs: every file's
-//! sha256 against the manifest, every graph's inputs and outputs against both
-//! the manifest and what this crate expects (`contract`).
+//! A pack is checked completely before anything runs: every file's size and sha256
+//! against the manifest (each as loading reaches it, so that a pack folder's large
+//! graphs are read one at a time), every graph's inputs and outputs against both the
+//! manifest and what this crate expects (`contract`).
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use prost::Message;
 use sha2::{Digest, Sha256};
+use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 
 use crate::error::{Error, Result};
@@ -16,10 +19,13 @@ use crate::manifest::{DType, Dim, GraphSpec, MANIFEST_FILE, Manifest, TensorSpec
 
 pub(crate) type Plan = Arc<TypedSimplePlan>;
 
-/// The files of a pack, in memory, keyed by their name inside the pack.
+/// The files of a pack: in memory, keyed by their name inside the pack, or in a folder,
+/// read one at a time as loading needs them.
 #[derive(Debug, Default, Clone)]
 pub struct PackFiles {
     files: HashMap<String, Vec<u8>>,
+    /// Where files not in `files` are read from.
+    dir: Option<PathBuf>,
 }
 
 impl PackFiles {
@@ -33,27 +39,57 @@ impl PackFiles {
         self
     }
 
-    /// Read `manifest.json` and every file it lists from a pack folder.
+    /// The pack in folder `dir`: `manifest.json` is read now, the files it lists when
+    /// loading reaches them, so a large graph is not held in memory while another loads.
     pub fn read_dir(dir: &Path) -> Result<Self> {
-        let read = |name: &str| {
-            let path = dir.join(name);
-            std::fs::read(&path).map_err(|source| Error::Io { path, source })
+        let mut files = PackFiles {
+            files: HashMap::new(),
+            dir: Some(dir.to_owned()),
         };
-        let manifest_bytes = read(MANIFEST_FILE)?;
-        let manifest = Manifest::parse(&manifest_bytes)?;
-        let mut files = PackFiles::new();
-        for entry in &manifest.files {
-            files.insert(entry.path.clone(), read(&entry.path)?);
-        }
-        files.insert(MANIFEST_FILE, manifest_bytes);
+        let manifest = files.take(MANIFEST_FILE)?;
+        files.insert(MANIFEST_FILE, manifest);
         Ok(files)
     }
 
-    fn get(&self, name: &str) -> Result<&[u8]> {
-        self.files
-            .get(name)
-            .map(Vec::as_slice)
-            .ok_or_else(|| Error::pack(name, "missing from the pack"))
+    /// Hand over a file's bytes, reading it from the folder if it is not in memory.
+    fn take(&mut self, name: &str) -> Result<Vec<u8>> {
+        if let Some(bytes) = self.files.remove(name) {
+            return Ok(bytes);
+        }
+        let Some(dir) = &self.dir else {
+            return Err(Error::pack(name, "missing from the pack"));
+        };
+        let path = dir.join(name);
+        std::fs::read(&path).map_err(|source| Error::Io { path, source })
+    }
+
+    /// Hand over a file listed in the manifest once its size and sha256 match the listing.
+    fn take_checked(&mut self, manifest: &Manifest, name: &str) -> Result<Vec<u8>> {
+        let entry = manifest
+            .files
+            .iter()
+            .find(|entry| entry.path == name)
+            .ok_or_else(|| Error::pack(name, "is not listed in the manifest's files"))?;
+        let bytes = self.take(name)?;
+        if bytes.len() as u64 != entry.bytes {
+            return Err(Error::pack(
+                name,
+                format!(
+                    "is {} bytes, the manifest says {}",
+                    bytes.len(),
+                    entry.bytes
+                ),
+            ));
+        }
+        let actual = hex(&Sha256::digest(&bytes));
+        if !actual.eq_ignore_ascii_case(&entry.sha256) {
+            return Err(Error::ChecksumMismatch {
+                file: entry.path.clone(),
+                expected: entry.sha256.clone(),
+                actual,
+            });
+        }
+        Ok(bytes)
     }
 }
 
@@ -67,34 +103,42 @@ pub(crate) struct LoadedPack {
 }
 
 impl LoadedPack {
-    pub fn load(files: &PackFiles) -> Result<Self> {
-        let manifest = Manifest::parse(files.get(MANIFEST_FILE)?)?;
+    /// Checks and loads a pack, consuming its files: each one is checked against the
+    /// manifest when loading reaches it and freed once parsed, so no graph's bytes are
+    /// held while a graph is optimised. Nothing runs until every file has passed.
+    pub fn load(mut files: PackFiles) -> Result<Self> {
+        let manifest = Manifest::parse(&files.take(MANIFEST_FILE)?)?;
+        let graphs = [&manifest.graphs.vision.file, &manifest.graphs.decoder.file];
+        // Files the loader does not otherwise read are still checked, first, with the small ones.
         for entry in &manifest.files {
-            let bytes = files.get(&entry.path)?;
-            if bytes.len() as u64 != entry.bytes {
-                return Err(Error::pack(
-                    &entry.path,
-                    format!(
-                        "is {} bytes, the manifest says {}",
-                        bytes.len(),
-                        entry.bytes
-                    ),
-                ));
-            }
-            let actual = hex(&Sha256::digest(bytes));
-            if !actual.eq_ignore_ascii_case(&entry.sha256) {
-                return Err(Error::ChecksumMismatch {
-                    file: entry.path.clone(),
-                    expected: entry.sha256.clone(),
-                    actual,
-                });
+            let read_later = graphs.contains(&&entry.path)
+                || entry.path == manifest.tokenizer.file
+                || entry.path == manifest.concepts.file;
+            if !read_later {
+                files.take_checked(&manifest, &entry.path)?;
             }
         }
-        let tokenizer = load_tokenizer(&manifest, files.get(&manifest.tokenizer.file)?)?;
-        let concepts = load_concepts(&manifest, files.get(&manifest.concepts.file)?)?;
+        let tokenizer = load_tokenizer(
+            &manifest,
+            &files.take_checked(&manifest, &manifest.tokenizer.file)?,
+        )?;
+        let concepts = load_concepts(
+            &manifest,
+            &files.take_checked(&manifest, &manifest.concepts.file)?,
+        )?;
         let contract = contract::expected(&manifest);
-        let vision = load_graph(&manifest.graphs.vision, &contract.vision, files)?;
-        let decoder = load_graph(&manifest.graphs.decoder, &contract.decoder, files)?;
+        let vision = load_graph(
+            &manifest,
+            &manifest.graphs.vision,
+            &contract.vision,
+            &mut files,
+        )?;
+        let decoder = load_graph(
+            &manifest,
+            &manifest.graphs.decoder,
+            &contract.decoder,
+            &mut files,
+        )?;
         Ok(LoadedPack {
             manifest,
             tokenizer,
@@ -155,9 +199,10 @@ fn load_concepts(manifest: &Manifest, bytes: &[u8]) -> Result<Vec<String>> {
 }
 
 fn load_graph(
+    manifest: &Manifest,
     spec: &GraphSpec,
     contract: &[Vec<TensorSpec>; 2],
-    files: &PackFiles,
+    files: &mut PackFiles,
 ) -> Result<Plan> {
     let file = spec.file.as_str();
     // The manifest must describe the graph this crate knows how to drive...
@@ -167,14 +212,19 @@ fn load_graph(
     ] {
         check_declared(file, side, declared, expected)?;
     }
-    let bytes = files.get(file)?;
     let fail = |e: TractError| Error::pack(file, format!("not a graph tract can load: {e:#}"));
     let onnx = tract_onnx::onnx();
-    let mut proto = onnx.proto_model_for_read(&mut &*bytes).map_err(fail)?;
+    // The file's bytes, the parsed protobuf and tract's model each hold every weight:
+    // each is freed as soon as the next exists, to keep the loading peak low.
+    let bytes = files.take_checked(manifest, file)?;
+    let mut proto = ModelProto::decode(bytes.as_slice())
+        .map_err(|e| Error::pack(file, format!("not a graph tract can load: not ONNX: {e}")))?;
+    drop(bytes);
     if let Some(graph) = proto.graph.as_mut() {
         crate::dequantize::fold_dequantize_linear(graph).map_err(|e| Error::pack(file, e))?;
     }
     let model = onnx.model_for_proto_model(&proto).map_err(fail)?;
+    drop(proto);
     let model = model.into_typed().map_err(fail)?;
     // ...and the graph must be what the manifest says.
     check_graph(file, &model, spec)?;

@@ -65,7 +65,7 @@ impl PackEdit {
             files.insert(name.clone(), bytes.clone());
         }
         files.insert("manifest.json", serde_json::to_vec(&self.manifest).unwrap());
-        Captioner::from_files(&files)
+        Captioner::from_files(files)
     }
 }
 
@@ -154,7 +154,7 @@ fn unknown_format_version_is_refused() {
 fn manifest_that_is_not_json_or_not_the_schema_is_refused() {
     let mut files = PackFiles::new();
     files.insert("manifest.json", b"{ not json".to_vec());
-    let err = Captioner::from_files(&files).err().unwrap();
+    let err = Captioner::from_files(files).err().unwrap();
     assert!(
         matches!(&err, Error::InvalidPack { file, .. } if file == "manifest.json"),
         "{err}"

@@ -120,7 +120,7 @@ fn load(files: &HashMap<String, Vec<u8>>, manifest: &[u8]) -> Result<Captioner, 
         pack.insert(name.clone(), bytes.clone());
     }
     pack.insert("manifest.json", manifest.to_vec());
-    Captioner::from_files(&pack)
+    Captioner::from_files(pack)
 }
 
 #[test]

@@ -105,7 +105,7 @@ pub fn pack(data: &[u8]) -> Result<(), Error> {
         files.insert("manifest.json", manifest);
     }
 
-    let captioner = Captioner::from_files(&files)?;
+    let captioner = Captioner::from_files(files)?;
     let gray = vec![128u8; 32 * 32 * 3];
     let frame = RawFrame {
         pixels: &gray,

@@ -70,7 +70,7 @@ impl Engine {
             pack.insert(name, bytes);
         }
         Ok(Arc::new(Engine {
-            captioner: Captioner::from_files(&pack)?,
+            captioner: Captioner::from_files(pack)?,
         }))
     }
 
