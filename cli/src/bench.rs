@@ -75,9 +75,12 @@ pub(crate) fn run(args: &BenchArgs, pack: &Path) -> Result<ExitCode, String> {
     };
     let mut load_ms = Vec::new();
     let mut captioner = None;
+    let mut heap_peak_while_loading = 0;
     for _ in 0..args.loads.max(1) {
         drop(captioner.take()); // one pack in memory at a time, as in an app
+        heap_meter::restart_peak();
         let (c, t) = load()?;
+        heap_peak_while_loading = heap_peak_while_loading.max(heap_meter::peak_bytes());
         load_ms.push(t);
         captioner = Some(c);
     }
@@ -154,11 +157,13 @@ pub(crate) fn run(args: &BenchArgs, pack: &Path) -> Result<ExitCode, String> {
     let load_summary = summary(load_ms);
     let peak = peak_rss_mb();
     println!(
-        "load {:.0} ms (median of {}), peak resident memory {} (reached while loading: {})",
+        "load {:.0} ms (median of {}); peak resident memory {} (reached while loading: {}); \
+         peak heap while loading {:.1} MB",
         load_summary["median"].as_f64().unwrap_or(f64::NAN),
         args.loads.max(1),
         peak.map_or("unknown".into(), |mb| format!("{mb:.0} MB")),
         peak_while_loading.map_or("unknown".into(), |mb| format!("{mb:.0} MB")),
+        mb(heap_peak_while_loading),
     );
     for (beam, with_pack, caption) in working {
         println!(
@@ -173,6 +178,7 @@ pub(crate) fn run(args: &BenchArgs, pack: &Path) -> Result<ExitCode, String> {
             "images": args.images, "runs": args.runs, "threads": 1,
             "load_ms": load_summary, "beams": per_beam,
             "peak_rss_mb": peak, "peak_rss_while_loading_mb": peak_while_loading,
+            "heap_peak_while_loading_mb": mb(heap_peak_while_loading),
         });
         std::fs::write(path, serde_json::to_string_pretty(&report).unwrap())
             .map_err(|e| format!("{}: {e}", path.display()))?;

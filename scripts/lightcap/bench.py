@@ -226,7 +226,8 @@ def print_table(report: dict, beams: list[int]) -> None:
     print(f"load: lightcap {ours['load_ms']['median']:.0f} ms (optimised plan), "
           f"onnxruntime {report['engines']['onnxruntime']['load_ms']:.0f} ms; "
           f"peak resident memory {ours['peak_rss_mb']:.0f} MB "
-          f"({ours['peak_rss_while_loading_mb']:.0f} MB reached while loading)")
+          f"({ours['peak_rss_while_loading_mb']:.0f} MB reached while loading; "
+          f"heap peak while loading {ours['heap_peak_while_loading_mb']:.0f} MB)")
     for beam in beams:
         b = ours["beams"][str(beam)]
         print(f"memory, beam {beam}: a caption's heap peaks {b['caption_heap_peak_mb']:.1f} MB above "
