@@ -15,6 +15,7 @@ at once, so there is one code path for training, evaluation and export.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -200,10 +201,18 @@ class PredictionHead(nn.Module):
 
 
 def ensemble_log_probs(head_logits: torch.Tensor) -> torch.Tensor:
-    """log(mean_h softmax(logits_h)) over dim 0, computed without underflow."""
-    log_probs = torch.log_softmax(head_logits, dim=-1)
-    top = log_probs.max(dim=0).values
-    return top + torch.log(torch.exp(log_probs - top).mean(dim=0))
+    """log(mean_h softmax(logits_h)) over dim 0, computed without underflow.
+
+    The heads are combined element-wise (Max, Add) rather than by reductions over dim 0:
+    tract runs a reduction over a leading axis one output element at a time, which took
+    half of each decoder step of the exported graph; element-wise ops are vectorised."""
+    heads = torch.log_softmax(head_logits, dim=-1).unbind(0)
+    # Any finite `top` gives the same result; the floor keeps it finite where every head
+    # says -inf (tract's log-softmax underflows for never-emitted tokens), which would
+    # otherwise make -inf - -inf = NaN instead of -inf.
+    top = functools.reduce(torch.maximum, heads).clamp(min=-1e4)
+    total = functools.reduce(torch.add, [torch.exp(h - top) for h in heads])
+    return top + torch.log(total / len(heads))
 
 
 @dataclass
