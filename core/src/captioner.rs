@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::manifest::Manifest;
 use crate::options::CaptionOptions;
 use crate::pack::{LoadedPack, PackFiles, Plan};
+use crate::panic_guard::catch_panic;
 use crate::preprocess::{self, ImageInput};
 
 /// A model pack loaded and ready to caption.
@@ -292,24 +293,14 @@ struct TractStepper<'a> {
     steps: usize,
 }
 
-/// Runs one graph. tract panics where some damaged graphs that passed every load check
-/// fail at run time (found by fuzzing: a TopK whose k asks for 74 TB, which tract's
-/// allocator reports with a panic); the panic is turned into an error here, so none
-/// reaches an app. The plan is shared and immutable, and the state the run built is
-/// dropped with the panic, so the captioner stays usable (tested below).
+/// Runs one graph. A panic inside tract becomes `Error::Inference`; the plan is shared
+/// and immutable, and the state the run built is dropped with the panic, so the
+/// captioner stays usable (tested below).
 fn run_plan(plan: &Plan, inputs: TVec<TValue>, graph: &'static str) -> Result<TVec<TValue>> {
     let inference = |message: String| Error::Inference { graph, message };
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| plan.run(inputs))) {
-        Ok(outputs) => outputs.map_err(|e| inference(format!("{e:#}"))),
-        Err(panic) => {
-            let reason = panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| panic.downcast_ref::<&str>().copied())
-                .unwrap_or("no message");
-            Err(inference(format!("tract panicked: {reason}")))
-        }
-    }
+    catch_panic(|| plan.run(inputs))
+        .map_err(inference)?
+        .map_err(|e| inference(format!("{e:#}")))
 }
 
 fn decoder_error(e: TractError) -> Error {

@@ -25,6 +25,7 @@ mod error;
 pub mod manifest;
 mod options;
 mod pack;
+mod panic_guard;
 mod prepack;
 mod preprocess;
 

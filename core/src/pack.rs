@@ -16,6 +16,7 @@ use tract_onnx::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::manifest::{DType, Dim, GraphSpec, MANIFEST_FILE, Manifest, TensorSpec, format_shape};
+use crate::panic_guard::catch_panic;
 
 pub(crate) type Plan = Arc<TypedSimplePlan>;
 
@@ -223,19 +224,26 @@ fn load_graph(
     if let Some(graph) = proto.graph.as_mut() {
         crate::dequantize::fold_dequantize_linear(graph).map_err(|e| Error::pack(file, e))?;
     }
-    let model = onnx.model_for_proto_model(&proto).map_err(fail)?;
+    // Everything tract does with the graph runs behind the panic guard.
+    let panicked =
+        |message: String| Error::pack(file, format!("not a graph tract can load: {message}"));
+    let model = catch_panic(|| onnx.model_for_proto_model(&proto))
+        .map_err(panicked)?
+        .map_err(fail)?;
     drop(proto);
-    let model = model.into_typed().map_err(fail)?;
+    let model = catch_panic(|| model.into_typed())
+        .map_err(panicked)?
+        .map_err(fail)?;
     // ...and the graph must be what the manifest says.
     check_graph(file, &model, spec)?;
-    let plan = model
-        .into_optimized()
-        .and_then(|mut m| {
-            crate::prepack::fold_constant_packing(&mut m)?;
-            m.into_compact()?.into_runnable()
-        })
-        .map_err(|e| Error::pack(file, format!("tract cannot optimise it: {e:#}")))?;
-    Ok(plan)
+    let optimise = || {
+        let mut model = model.into_optimized()?;
+        crate::prepack::fold_constant_packing(&mut model)?;
+        model.into_compact()?.into_runnable()
+    };
+    catch_panic(optimise)
+        .map_err(panicked)?
+        .map_err(|e| Error::pack(file, format!("tract cannot optimise it: {e:#}")))
 }
 
 fn check_declared(
