@@ -36,7 +36,7 @@ declare -A max_len=([image]=262144 [pack]=600000)
 
 summary="$out/summary.md"
 {
-    echo "| target | seconds | executions | per second | new corpus inputs | crashes |"
+    echo "| target | seconds run | executions | per second | new corpus inputs | crashes |"
     echo "|---|---|---|---|---|---|"
 } >"$summary"
 status=0
@@ -45,6 +45,7 @@ for target in "${targets[@]}"; do
     mkdir -p "$corpus"
     log="$out/$target.log"
     echo "== fuzzing $target for ${seconds}s (log: $log)"
+    started=$(date +%s)
     set +e
     # An impossible allocation returns null, as in a release build (where tract then
     # panics and the core turns that into an error), instead of stopping ASan.
@@ -53,11 +54,13 @@ for target in "${targets[@]}"; do
         -print_final_stats=1 >"$log" 2>&1
     code=$?
     set -e
+    # libFuzzer stops at the first crash, so the time run can be less than asked for.
+    ran=$(($(date +%s) - started))
     executions=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
     speed=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
     grown=$(grep -o 'stat::new_units_added: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
     crashes=$(ls "fuzz/artifacts/$target" 2>/dev/null | wc -l)
-    echo "| $target | $seconds | $executions | $speed | $grown | $crashes |" >>"$summary"
+    echo "| $target | $ran of $seconds | $executions | $speed | $grown | $crashes |" >>"$summary"
     if [ "$code" -ne 0 ]; then
         echo "$target: libFuzzer exited with $code; the end of its log:"
         tail -n 40 "$log"

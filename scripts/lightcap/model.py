@@ -197,7 +197,11 @@ class PredictionHead(nn.Module):
         bias = self.bias
         if vocab is not None:
             word_embeddings, bias = word_embeddings[vocab], bias[vocab]
-        return self.norm(F.gelu(self.transform(hidden))) @ word_embeddings.t() + bias
+        return self.transformed(hidden) @ word_embeddings.t() + bias
+
+    def transformed(self, hidden: torch.Tensor) -> torch.Tensor:
+        """The hidden state as this head compares it with the word embeddings."""
+        return self.norm(F.gelu(self.transform(hidden)))
 
 
 def ensemble_log_probs(head_logits: torch.Tensor) -> torch.Tensor:
@@ -297,9 +301,17 @@ class LightCap(nn.Module):
                     vocab: torch.Tensor | None = None) -> torch.Tensor:
         """[N, ..., V] logits of the chosen prediction heads (all by default), over the
         token ids in `vocab` (all by default)."""
-        chosen = range(len(self.heads)) if heads is None else heads
+        chosen = list(range(len(self.heads)) if heads is None else heads)
         words = self.embeddings.word_embeddings.weight
-        return torch.stack([self.heads[i](hidden, words, vocab) for i in chosen])
+        biases = torch.stack([self.heads[i].bias for i in chosen])  # [N, V]
+        if vocab is not None:
+            words, biases = words[vocab], biases[:, vocab]
+        # One product with the word embeddings for all heads, as rows of one matrix: a
+        # decoder step is bound by reading that 30,522 x H matrix, now once, not per head.
+        transformed = torch.stack([self.heads[i].transformed(hidden) for i in chosen])  # [N, ..., H]
+        rows = transformed.reshape(-1, transformed.shape[-1])
+        logits = (rows @ words.t()).reshape(*transformed.shape[:-1], words.shape[0])
+        return logits + biases.reshape(len(chosen), *[1] * (hidden.dim() - 1), -1)
 
     def log_probs(self, hidden: torch.Tensor, heads: range | list[int] | None = None) -> torch.Tensor:
         return ensemble_log_probs(self.head_logits(hidden, heads))
