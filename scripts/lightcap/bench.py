@@ -136,7 +136,8 @@ def vision_flops(model, size: int) -> float:
 
 
 def peak_gflops_per_core() -> dict:
-    """A core's float32 peak from its vector width (AVX-512 / AVX2 FMA, or NEON) and clock."""
+    """A core's float32 peak from its vector width (AVX-512 / AVX2 FMA, or NEON) and the
+    nominal clock /proc/cpuinfo reports (boost clocks are higher)."""
     flags, mhz = "", None
     try:
         info = Path("/proc/cpuinfo").read_text()
@@ -232,13 +233,19 @@ def print_table(report: dict, beams: list[int]) -> None:
         b = ours["beams"][str(beam)]
         print(f"memory, beam {beam}: a caption's heap peaks {b['caption_heap_peak_mb']:.1f} MB above "
               f"the {b['heap_with_pack_mb']:.1f} MB the loaded pack holds")
-    if "vision_gflop" in report and report["cpu_peak"]["gflops"]:
+    if "vision_gflop" in report:
         gflop = report["vision_gflop"]
-        achieved = gflop / (ours["beams"][str(beams[0])]["vision_ms"]["median"] / 1e3)
+        rates = {"lightcap": gflop / (ours["beams"][str(beams[0])]["vision_ms"]["median"] / 1e3)}
+        for name, engine in report["engines"].items():
+            rates[name] = gflop / (engine["vision_ms"]["median"] / 1e3)
+        report["vision_gflops_achieved"] = rates
         peak = report["cpu_peak"]
-        report["vision_gflops_achieved"] = achieved
-        print(f"vision graph: {gflop:.2f} GFLOP, {achieved:.1f} GFLOP/s = {100 * achieved / peak['gflops']:.0f}% "
-              f"of one core's peak ({peak['gflops']:.0f} GFLOP/s: {peak['isa']} at {peak['mhz']:.0f} MHz)")
+        print(f"vision graph: {gflop:.2f} GFLOP; GFLOP/s " + ", ".join(f"{n} {r:.0f}" for n, r in rates.items()))
+        if peak["gflops"]:
+            # /proc/cpuinfo gives the nominal clock; under boost a core runs faster, which is
+            # why another engine can exceed this figure.
+            print(f"  one core's peak at the nominal clock: {peak['gflops']:.0f} GFLOP/s ({peak['isa']} at "
+                  f"{peak['mhz']:.0f} MHz); lightcap at {100 * rates['lightcap'] / peak['gflops']:.0f}% of it")
 
 
 if __name__ == "__main__":
