@@ -49,17 +49,12 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// A field of `/proc/self/status`, in MB.
-fn status_mb(field: &str) -> Option<f64> {
+/// Peak resident memory of this process so far (Linux `VmHWM`), in MB.
+fn peak_rss_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
-}
-
-/// Peak resident memory of this process so far.
-fn peak_rss_mb() -> Option<f64> {
-    status_mb("VmHWM:")
 }
 
 fn mb(bytes: usize) -> f64 {
