@@ -181,23 +181,14 @@ class FusionLayer(nn.Module):
 
 
 class PredictionHead(nn.Module):
-    """BERT-style head: transform, then scores against the tied word embeddings."""
+    """BERT-style head: a transform of the hidden state and a bias per token; the scores
+    against the tied word embeddings are one product for all heads (`head_logits`)."""
 
     def __init__(self, config: LightCapConfig):
         super().__init__()
         self.transform = nn.Linear(config.hidden, config.hidden)
         self.norm = nn.LayerNorm(config.hidden, eps=config.layer_norm_eps)
         self.bias = nn.Parameter(torch.zeros(config.vocab_size))
-
-    def forward(self, hidden: torch.Tensor, word_embeddings: torch.Tensor,
-                vocab: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits over the whole vocabulary, or over the token ids in `vocab` only (training
-        on a small caption vocabulary: the other rows of the 30,522 would cost most of the
-        time and learn nothing)."""
-        bias = self.bias
-        if vocab is not None:
-            word_embeddings, bias = word_embeddings[vocab], bias[vocab]
-        return self.transformed(hidden) @ word_embeddings.t() + bias
 
     def transformed(self, hidden: torch.Tensor) -> torch.Tensor:
         """The hidden state as this head compares it with the word embeddings."""
@@ -300,7 +291,8 @@ class LightCap(nn.Module):
     def head_logits(self, hidden: torch.Tensor, heads: range | list[int] | None = None,
                     vocab: torch.Tensor | None = None) -> torch.Tensor:
         """[N, ..., V] logits of the chosen prediction heads (all by default), over the
-        token ids in `vocab` (all by default)."""
+        token ids in `vocab` (all by default; training uses the small caption vocabulary,
+        as the other rows of the 30,522 would cost most of the time and learn nothing)."""
         chosen = list(range(len(self.heads)) if heads is None else heads)
         words = self.embeddings.word_embeddings.weight
         biases = torch.stack([self.heads[i].bias for i in chosen])  # [N, V]
