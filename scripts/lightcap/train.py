@@ -21,6 +21,7 @@ which is what the averaged ensemble at inference needs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import time
@@ -130,12 +131,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true", help="continue from OUT/state.pt")
     parser.add_argument("--stop-after", help="write the checkpoints once this stage (teacher, student-head-N) is done")
+    parser.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
+                        help="matrix products in bfloat16 (weights, optimizer and losses stay float32) or "
+                             "float32; auto: bf16 where the hardware has it (GPU, CPU with AVX512-BF16 or AMX)")
     parser.add_argument("--output-vocab", choices=("training", "full"), default="training",
                         help="score only the tokens the training captions use (the rest are made "
                              "unreachable in the saved models), or all 30,522")
     args = parser.parse_args(argv)
 
     rank, world, device = setup_distributed()
+    bf16 = args.precision == "bf16" or (args.precision == "auto" and has_fast_bf16(device))
+    forward_precision = (lambda: torch.autocast(device.split(":")[0], dtype=torch.bfloat16)) if bf16 \
+        else contextlib.nullcontext
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     tokenizer = CaptionTokenizer()
@@ -180,6 +187,8 @@ def main(argv: list[str] | None = None) -> None:
     lookup = target_lookup(vocab, config.vocab_size, pad)
     if rank == 0 and vocab is not None:
         print(f"output vocabulary: the {len(vocab)} tokens of the training captions")
+    if rank == 0:
+        print(f"precision: {'bf16 products, float32 weights and losses' if bf16 else 'float32'}")
     if vocab is not None:
         vocab = vocab.to(device)
 
@@ -233,7 +242,7 @@ def main(argv: list[str] | None = None) -> None:
                 ids = ids[:, : int((ids != pad).sum(1).max())]
                 targets = lookup[ids]
                 batch = [t.to(device) for t in (grid, ids, caption_image, targets, labels)]
-                loss = stage_loss(wrapped, teacher, head, *batch, vocab, args)
+                loss = stage_loss(wrapped, teacher, head, *batch, vocab, args, forward_precision)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(trainable, 1.0)
@@ -295,25 +304,48 @@ def stage_parameters(model, head: int | None) -> list[torch.nn.Parameter]:
     return chosen
 
 
-def stage_loss(wrapped, teacher, head, grid, ids, caption_image, targets, labels, vocab, args) -> torch.Tensor:
-    """The loss of one batch: grid [B, ...] images, ids/targets [N, T] captions of image caption_image[n]."""
+def stage_loss(wrapped, teacher, head, grid, ids, caption_image, targets, labels, vocab, args,
+               forward_precision=contextlib.nullcontext) -> torch.Tensor:
+    """The loss of one batch: grid [B, ...] images, ids/targets [N, T] captions of image caption_image[n].
+    The models run under `forward_precision` (bf16 autocast or nothing); losses are taken in float32."""
     if head is None:
-        logits, concepts = wrapped(grid, ids, [0], vocab, caption_image)
-        return caption_loss(logits, targets) + F.binary_cross_entropy_with_logits(concepts.logits, labels)
-    with torch.no_grad():
+        with forward_precision():
+            logits, concepts = wrapped(grid, ids, [0], vocab, caption_image)
+        return caption_loss(logits.float(), targets) + F.binary_cross_entropy_with_logits(concepts.logits.float(), labels)
+    # The teacher is a fixed target here: no dropout, as at inference.
+    teacher.eval()
+    with torch.no_grad(), forward_precision():
         teacher_logits, _ = teacher.teacher_forced_logits(grid, ids, [0], vocab, caption_image)
+    teacher_logits = teacher_logits.float()
     t = args.temperature
     if head == 0:
-        logits, concepts = wrapped(grid, ids, [0], vocab, caption_image)
+        with forward_precision():
+            logits, concepts = wrapped(grid, ids, [0], vocab, caption_image)
+        logits = logits.float()
         student = torch.log_softmax(logits[0] / t, dim=-1)
         return (caption_loss(logits, targets)
-                + F.binary_cross_entropy_with_logits(concepts.logits, labels)
+                + F.binary_cross_entropy_with_logits(concepts.logits.float(), labels)
                 + args.distill_weight * distill_loss(student, teacher_logits[0], targets, t))
-    logits, _ = wrapped(grid, ids, list(range(head + 1)), vocab, caption_image)
+    with forward_precision():
+        logits, _ = wrapped(grid, ids, list(range(head + 1)), vocab, caption_image)
+    logits = logits.float()
     earlier = logits[:head].detach()
     ensemble = torch.log(torch.cat([earlier, logits[head:]]).div(t).softmax(-1).mean(0))
     return (caption_loss(logits[head:], targets)
             + args.distill_weight * distill_loss(ensemble, teacher_logits[0], targets, t))
+
+
+def has_fast_bf16(device: str) -> bool:
+    """Whether bfloat16 products run natively: a CUDA GPU that supports them, or a CPU with
+    AVX512-BF16 or AMX (measured on AVX512-BF16: a teacher step 2.5 s in float32, 0.8 s in
+    bf16). Elsewhere oneDNN emulates bf16, which can be slower than float32."""
+    if device.startswith("cuda"):
+        return torch.cuda.is_bf16_supported()
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
 def save_state(path: Path, student, teacher, done, stage, optimizer) -> None:
