@@ -312,7 +312,7 @@ def stage_loss(wrapped, teacher, head, grid, ids, caption_image, targets, labels
         with forward_precision():
             logits, concepts = wrapped(grid, ids, [0], vocab, caption_image)
         return caption_loss(logits.float(), targets) + F.binary_cross_entropy_with_logits(concepts.logits.float(), labels)
-    # The teacher is a fixed target here: no dropout, as at inference.
+    # The teacher is a fixed target here (the model has no dropout now; eval mode keeps it so).
     teacher.eval()
     with torch.no_grad(), forward_precision():
         teacher_logits, _ = teacher.teacher_forced_logits(grid, ids, [0], vocab, caption_image)

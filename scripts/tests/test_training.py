@@ -1,6 +1,7 @@
 """Training lowers the loss, runs end to end on a small dataset the test builds,
 resumes, and evaluation scores with pycocoevalcap."""
 
+import contextlib
 import json
 import shutil
 
@@ -50,6 +51,35 @@ def test_a_few_optimizer_steps_lower_the_loss(tiny_model, tokenizer, dataset):
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0] * 0.8, losses
+
+
+def test_bf16_products_give_the_float32_losses_and_gradients_within_rounding(tiny_model, tokenizer, dataset):
+    # Every stage's loss (teacher, head 0 with distillation, a later head against the
+    # ensemble) under bf16 autocast stays within bf16 rounding of float32's, and the
+    # gradients point the same way: the precision flag speeds training up, it does not change it.
+    model, concepts = tiny_model
+    student, teacher = load_copy(model), load_copy(model)
+    examples = split(read_dataset(dataset), "train")[:6]
+    grids = torch.stack([student.backbone_grid(torch.rand(1, 3, 224, 224))[0] for _ in examples]).detach().numpy()
+    groups = CaptionGroups(grids, examples, tokenizer, concepts, max_tokens=16)
+    grid, ids, caption_image, labels = groups.batch(torch.arange(len(groups)))
+    vocab = train.output_vocabulary(groups.caption_ids(), tokenizer.special.pad)
+    targets = train.target_lookup(vocab, student.config.vocab_size, tokenizer.special.pad)[ids]
+    args = type("Args", (), {"temperature": 2.0, "distill_weight": 1.0})
+    bf16 = lambda: torch.autocast("cpu", dtype=torch.bfloat16)  # noqa: E731
+    for model_, head in ((teacher, None), (student, 0), (student, 1)):
+        params = train.stage_parameters(model_, head)
+        results = []
+        for precision in (contextlib.nullcontext, bf16):
+            model_.eval()  # no dropout: the two runs must see the same network
+            loss = train.stage_loss(model_, teacher, head, grid, ids, caption_image, targets, labels, vocab, args,
+                                    precision)
+            assert loss.dtype == torch.float32
+            grads = torch.autograd.grad(loss, params)
+            results.append((loss.item(), torch.cat([g.flatten() for g in grads])))
+        (loss32, grad32), (loss16, grad16) = results
+        assert abs(loss16 - loss32) < 0.02 * abs(loss32), (head, loss32, loss16)
+        assert torch.nn.functional.cosine_similarity(grad32, grad16, dim=0) > 0.99, head
 
 
 def test_grouped_captions_share_one_prefix_and_match_a_prefix_per_caption(tiny_model, tokenizer, dataset):
