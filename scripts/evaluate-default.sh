@@ -5,7 +5,8 @@
 #
 #   scripts/evaluate-default.sh [RUN_DIR]     (default build/default-run)
 #
-# Writes RUN_DIR/eval/{*.json,*.jsonl,scores.json,table.md}. Needs Java (METEOR, PTB tokenizer).
+# Writes RUN_DIR/eval/{*.json,*.jsonl,scores.json,table.md} and the contact sheet of the bundled
+# pack's captions, models/examples/contact-sheet.png. Needs Java (METEOR, PTB tokenizer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run=${1:-build/default-run}
@@ -40,3 +41,4 @@ results+=("float32 pack (Rust)=$out/pack-f32.jsonl" "int8 pack, bundled (Rust)=$
 
 "$py" -m lightcap.report --data "$data" --split test --json-out "$out/scores.json" "${results[@]}" \
     2> "$out/report.log" | tee "$out/table.md"
+"$py" -m lightcap.contact_sheet --data "$data" --captions "$out/pack-int8.jsonl" --out models/examples/contact-sheet.png
