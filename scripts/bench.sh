@@ -14,14 +14,16 @@ images=("$@")
 scripts/setup-python.sh
 export PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}"
 py=.venv/bin/python
-cargo build --workspace --quiet
+# The release profile: what apps ship (fat LTO, one codegen unit; see Cargo.toml).
+cargo build --release --quiet -p lightcap-cli
+lightcap=target/release/lightcap
 mkdir -p build/bench
 if [ ! -f build/packs/lightcap-rn50/manifest.json ]; then
     "$py" -m lightcap.export --config lightcap-rn50 --seed 0 --out build/packs/lightcap-rn50
 fi
-"$py" -m lightcap.bench --pack build/packs/lightcap-rn50 --torch-config lightcap-rn50 --lightcap target/debug/lightcap \
+"$py" -m lightcap.bench --pack build/packs/lightcap-rn50 --torch-config lightcap-rn50 --lightcap "$lightcap" \
     --runs "$runs" --images "${images[@]}" --json build/bench/lightcap-rn50.json
 echo
 # The default pack's PyTorch model is not in the repository: pass DEFAULT_CHECKPOINT=RUN/student.pt to add it.
 "$py" -m lightcap.bench --pack models/default ${DEFAULT_CHECKPOINT:+--checkpoint "$DEFAULT_CHECKPOINT"} \
-    --lightcap target/debug/lightcap --runs "$runs" --images "${images[@]}" --json build/bench/default.json
+    --lightcap "$lightcap" --runs "$runs" --images "${images[@]}" --json build/bench/default.json
