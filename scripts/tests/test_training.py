@@ -31,15 +31,22 @@ def test_coco_captions_format_is_read(tmp_path):
     assert [(e.image_id, e.captions, e.split) for e in examples] == [(7, ("A cat.", "a dog"), "val")]
 
 
-def test_a_few_optimizer_steps_lower_the_loss(tiny_model, tokenizer, dataset):
-    model, concepts = tiny_model
-    model = load_copy(model)
-    examples = split(read_dataset(dataset), "train")[:8]
+def one_batch(model, concepts, tokenizer, dataset, images: int):
+    """The first `images` training images with all their captions as one batch (random grids),
+    scored over the caption vocabulary: (grid, ids, caption_image, targets, labels, vocab)."""
+    examples = split(read_dataset(dataset), "train")[:images]
     grids = torch.stack([model.backbone_grid(torch.rand(1, 3, 224, 224))[0] for _ in examples]).detach().numpy()
     groups = CaptionGroups(grids, examples, tokenizer, concepts, max_tokens=16)
     grid, ids, caption_image, labels = groups.batch(torch.arange(len(groups)))
     vocab = train.output_vocabulary(groups.caption_ids(), tokenizer.special.pad)
     targets = train.target_lookup(vocab, model.config.vocab_size, tokenizer.special.pad)[ids]
+    return grid, ids, caption_image, targets, labels, vocab
+
+
+def test_a_few_optimizer_steps_lower_the_loss(tiny_model, tokenizer, dataset):
+    model, concepts = tiny_model
+    model = load_copy(model)
+    grid, ids, caption_image, targets, labels, vocab = one_batch(model, concepts, tokenizer, dataset, images=8)
     params = train.stage_parameters(model, None)
     optimizer = torch.optim.AdamW(params, lr=3e-3)
     args = type("Args", (), {"temperature": 2.0, "distill_weight": 1.0})
@@ -59,12 +66,7 @@ def test_bf16_products_give_the_float32_losses_and_gradients_within_rounding(tin
     # gradients point the same way: the precision flag speeds training up, it does not change it.
     model, concepts = tiny_model
     student, teacher = load_copy(model), load_copy(model)
-    examples = split(read_dataset(dataset), "train")[:6]
-    grids = torch.stack([student.backbone_grid(torch.rand(1, 3, 224, 224))[0] for _ in examples]).detach().numpy()
-    groups = CaptionGroups(grids, examples, tokenizer, concepts, max_tokens=16)
-    grid, ids, caption_image, labels = groups.batch(torch.arange(len(groups)))
-    vocab = train.output_vocabulary(groups.caption_ids(), tokenizer.special.pad)
-    targets = train.target_lookup(vocab, student.config.vocab_size, tokenizer.special.pad)[ids]
+    grid, ids, caption_image, targets, labels, vocab = one_batch(student, concepts, tokenizer, dataset, images=6)
     args = type("Args", (), {"temperature": 2.0, "distill_weight": 1.0})
     bf16 = lambda: torch.autocast("cpu", dtype=torch.bfloat16)  # noqa: E731
     for model_, head in ((teacher, None), (student, 0), (student, 1)):
