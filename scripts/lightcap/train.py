@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import math
 import os
 import time
@@ -141,8 +142,7 @@ def main(argv: list[str] | None = None) -> None:
 
     rank, world, device = setup_distributed()
     bf16 = args.precision == "bf16" or (args.precision == "auto" and has_fast_bf16(device))
-    forward_precision = (lambda: torch.autocast(device.split(":")[0], dtype=torch.bfloat16)) if bf16 \
-        else contextlib.nullcontext
+    precision = forward_precision(device, bf16)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     tokenizer = CaptionTokenizer()
@@ -233,6 +233,9 @@ def main(argv: list[str] | None = None) -> None:
             schedule.step()
         for epoch in range(start_epoch, stage.epochs):
             model.train()
+            if head is not None:
+                # The teacher is a fixed target here (the model has no dropout now; eval mode keeps it so).
+                teacher.eval()
             loader = epoch_batches(dataset, args.batch_size, args.seed, f"{stage.name}/{epoch}", rank, world)
             total, count = 0.0, 0
             bar = tqdm(loader, desc=f"{stage.name} epoch {epoch + 1}/{stage.epochs}", total=steps_per_epoch,
@@ -242,7 +245,7 @@ def main(argv: list[str] | None = None) -> None:
                 ids = ids[:, : int((ids != pad).sum(1).max())]
                 targets = lookup[ids]
                 batch = [t.to(device) for t in (grid, ids, caption_image, targets, labels)]
-                loss = stage_loss(wrapped, teacher, head, *batch, vocab, args, forward_precision)
+                loss = stage_loss(wrapped, teacher, head, *batch, vocab, args, precision)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(trainable, 1.0)
@@ -312,8 +315,6 @@ def stage_loss(wrapped, teacher, head, grid, ids, caption_image, targets, labels
         with forward_precision():
             logits, concepts = wrapped(grid, ids, [0], vocab, caption_image)
         return caption_loss(logits.float(), targets) + F.binary_cross_entropy_with_logits(concepts.logits.float(), labels)
-    # The teacher is a fixed target here (the model has no dropout now; eval mode keeps it so).
-    teacher.eval()
     with torch.no_grad(), forward_precision():
         teacher_logits, _ = teacher.teacher_forced_logits(grid, ids, [0], vocab, caption_image)
     teacher_logits = teacher_logits.float()
@@ -333,6 +334,14 @@ def stage_loss(wrapped, teacher, head, grid, ids, caption_image, targets, labels
     ensemble = torch.log(torch.cat([earlier, logits[head:]]).div(t).softmax(-1).mean(0))
     return (caption_loss(logits[head:], targets)
             + args.distill_weight * distill_loss(ensemble, teacher_logits[0], targets, t))
+
+
+def forward_precision(device: str, bf16: bool):
+    """What the models' forwards run under: a factory of bf16 autocast contexts for the
+    device's type, or of empty contexts (float32)."""
+    if not bf16:
+        return contextlib.nullcontext
+    return functools.partial(torch.autocast, device.split(":")[0], dtype=torch.bfloat16)
 
 
 def has_fast_bf16(device: str) -> bool:

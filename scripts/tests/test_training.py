@@ -1,7 +1,6 @@
 """Training lowers the loss, runs end to end on a small dataset the test builds,
 resumes, and evaluation scores with pycocoevalcap."""
 
-import contextlib
 import json
 import shutil
 
@@ -68,11 +67,10 @@ def test_bf16_products_give_the_float32_losses_and_gradients_within_rounding(tin
     student, teacher = load_copy(model), load_copy(model)
     grid, ids, caption_image, targets, labels, vocab = one_batch(student, concepts, tokenizer, dataset, images=6)
     args = type("Args", (), {"temperature": 2.0, "distill_weight": 1.0})
-    bf16 = lambda: torch.autocast("cpu", dtype=torch.bfloat16)  # noqa: E731
     for model_, head in ((teacher, None), (student, 0), (student, 1)):
         params = train.stage_parameters(model_, head)
         results = []
-        for precision in (contextlib.nullcontext, bf16):
+        for precision in (train.forward_precision("cpu", bf16=False), train.forward_precision("cpu", bf16=True)):
             model_.eval()  # no dropout: the two runs must see the same network
             loss = train.stage_loss(model_, teacher, head, grid, ids, caption_image, targets, labels, vocab, args,
                                     precision)
