@@ -7,10 +7,34 @@ py=.venv/bin/python
 
 # On CI (CI=true) disk is the scarce thing: show what is left at each stage and drop
 # each cross-compiled target tree once it has been checked.
+# Each stage's wall time is printed when the next one starts, and all of them at the end,
+# so a stage that grows slow shows itself.
+timings=()
+stage_name=""
+stage_start=$SECONDS
+run_start=$SECONDS
+end_stage() {
+    if [ -n "$stage_name" ]; then
+        local line
+        line=$(printf '%5d s  %s' $((SECONDS - stage_start)) "$stage_name")
+        echo "-- $line"
+        timings+=("$line")
+    fi
+}
 stage() {
+    end_stage
+    stage_name="$*"
+    stage_start=$SECONDS
     echo "== $*"
     if [ "${CI:-}" = true ]; then df -h . | tail -n 1; fi
 }
+print_timings() {
+    end_stage
+    echo "== Stage timings"
+    printf '%s\n' "${timings[@]}"
+    printf '%5d s  total\n' $((SECONDS - run_start))
+}
+trap print_timings EXIT
 drop_on_ci() {
     if [ "${CI:-}" = true ]; then rm -rf "$@"; fi
 }
