@@ -13,7 +13,6 @@ packages=(
     gcompris-qt-data
     plasma-workspace-wallpapers
     mate-backgrounds
-    lomiri-wallpapers
     lomiri-wallpapers-16.04
     lomiri-wallpapers-20.04
 )
