@@ -35,11 +35,17 @@ NAMES = {
     "zimniPalace": "winter palace", "jucheTower": "juche tower", "usCapitol": "united states capitol",
     "IndiaGate": "india gate", "kutubMinar": "qutub minar", "operaHouse": "sydney opera house",
     "empireState": "empire state building", "monument": "monument",
-    "solar": "solar panels", "geothermal": "geothermal power station", "windmill": "wind turbine",
+    "solar": "solar panels", "geothermal": "geothermal power station",
     "blackslate": "blackboard", "buffetset": "buffet set", "erasers": "erasers", "weighingMachine": "weighing scale",
     "sideCutter": "side cutter", "screwDriver": "screwdriver", "plier": "pliers", "tweezer": "tweezers",
     "cuttingTool": "cutting tool", "nailCutter": "nail clipper", "spray": "spray bottle",
-    "long_nosed_monkey": "proboscis monkey", "flying_fox": "flying fox",
+    "long_nosed_monkey": "proboscis monkey", "chamaeleon": "chameleon", "flying_fox": "flying fox",
+}
+# explore_world_music titles are regions; what each photo shows, looked at one by one.
+MUSIC = {
+    "australia": "didgeridoo player", "africa": "drums", "middleeast": "lute", "japan": "drummers",
+    "ireland": "folk musicians", "italy": "opera singers", "orchestra": "orchestra",
+    "mexico": "mariachi band", "america": "drum kit and guitar",
 }
 # Licence names as the READMEs write them, and their SPDX identifiers.
 LICENCES = {"public domain": "PD", "gplv3": "GPL-3.0-or-later", "gplv2+": "GPL-2.0-or-later"}
@@ -146,7 +152,9 @@ def items(root: Path, cache: Path | None = None) -> list[Item]:
                     continue
                 title = " ".join(entry["title"].split())
                 paragraph = " ".join(entry["text"].split())
-                label = title.lower() if activity != "explore_world_music" else f"music of {title}"
+                stem = image.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+                label = MUSIC.get(stem, title.lower()) if activity == "explore_world_music" \
+                    else title.split(",")[0].lower()  # "Taj Mahal, India"
                 add(image, files[image], f"{title}. {paragraph}", label, licences)
 
     for activity in LABELLED:
