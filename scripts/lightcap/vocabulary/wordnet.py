@@ -1,6 +1,7 @@
 """A reader for the noun part of the WordNet 3.0 database files.
 
-Reads `data.noun`, `index.noun` and `noun.exc` from a WordNet dictionary
+Reads `data.noun`, `index.noun`, `noun.exc` and `cntlist.rev` (the last two
+optional) from a WordNet dictionary
 directory (Debian's `wordnet-base` installs them in /usr/share/wordnet; the
 LIGHTCAP_WORDNET_DIR environment variable points elsewhere). Writes nothing.
 
@@ -13,6 +14,8 @@ The file formats are those of wndb(5WN):
   index.noun  lemma pos synset_cnt p_cnt [ptr_symbol...] sense_cnt tagsense_cnt
               synset_offset [synset_offset...]   (offsets in sense order)
   noun.exc    inflected_form base_form [base_form...]
+  cntlist.rev sense_key sense_number tag_cnt   (cntlist(5WN); a noun's key is
+              lemma%1:lex_filenum:lex_id:head_word:head_id)
 
 Lines starting with two spaces are the licence header and are skipped. A
 synset's offset is the byte position of its line in data.noun, which the
@@ -172,14 +175,27 @@ class WordNet:
             self._senses[lemma] = offsets
             self._tagged[lemma] = tagged
         self._exceptions: dict[str, list[str]] = {}
+        self._inflections: dict[str, list[str]] | None = None
         exc = self.directory / "noun.exc"
         if exc.exists():
             for _, line in _content_lines(exc):
                 fields = line.split()
                 if len(fields) >= 2:
                     self._exceptions[fields[0]] = fields[1:]
+        # How often each noun sense was tagged in the semantic concordances.
+        self._counts: dict[str, dict[int, int]] = {}
+        cnt = self.directory / "cntlist.rev"
+        if cnt.exists():
+            for _, line in _content_lines(cnt):
+                fields = line.split()
+                if len(fields) != 3:
+                    raise WordNetFormatError(f"malformed cntlist line {line[:60]!r}")
+                lemma, _, lexsense = fields[0].partition("%")
+                if lexsense.startswith("1:"):  # ss_type 1 = noun
+                    self._counts.setdefault(lemma, {})[int(fields[1])] = int(fields[2])
         # Hyponyms are read off the hypernym pointers rather than the '~'
         # pointers so the two directions can never disagree.
+        self._depth: dict[int, int] = {}
         self._hyponyms: dict[int, list[int]] = {}
         for synset in self.synsets.values():
             for parent in synset.hypernyms:
@@ -204,6 +220,12 @@ class WordNet:
         """How many of the lemma's senses were seen in the tagged concordances."""
         return self._tagged.get(lemma.strip().lower().replace(" ", "_"), 0)
 
+    def sense_counts(self, lemma: str) -> list[int]:
+        """Tag counts of the lemma's senses, in sense order (0 where untagged)."""
+        key = lemma.strip().lower().replace(" ", "_")
+        counts = self._counts.get(key, {})
+        return [counts.get(n, 0) for n in range(1, len(self._senses.get(key, ())) + 1)]
+
     def __contains__(self, lemma: str) -> bool:
         return lemma.strip().lower().replace(" ", "_") in self._senses
 
@@ -223,6 +245,16 @@ class WordNet:
                     found.append(base)
         return [b.replace("_", " ") for b in found]
 
+    def irregular_forms(self, lemma: str) -> list[str]:
+        """Inflected forms noun.exc lists for `lemma` ('mouse' -> 'mice')."""
+        if self._inflections is None:
+            self._inflections = {}
+            for form, bases in self._exceptions.items():
+                for base in bases:
+                    self._inflections.setdefault(base, []).append(form)
+        key = lemma.strip().lower().replace(" ", "_")
+        return [f.replace("_", " ") for f in self._inflections.get(key, ())]
+
     # -- the hierarchy ----------------------------------------------------
 
     def hypernyms(self, offset: int) -> tuple[int, ...]:
@@ -231,28 +263,47 @@ class WordNet:
     def hyponyms(self, offset: int) -> tuple[int, ...]:
         return tuple(self._hyponyms.get(offset, ()))
 
-    def ancestors(self, offset: int) -> dict[int, int]:
-        """Every synset above `offset` (itself included, at 0) with its shortest distance."""
+    def ancestors(self, offset: int, blocked: frozenset[tuple[int, int]] = frozenset()) -> dict[int, int]:
+        """Every synset above `offset` (itself included, at 0) with its shortest
+        distance, not following the (child, parent) edges in `blocked`."""
         dist = {offset: 0}
         queue = deque([offset])
         while queue:
             current = queue.popleft()
             for parent in self.synsets[current].hypernyms:
-                if parent not in dist:
+                if parent not in dist and (current, parent) not in blocked:
                     dist[parent] = dist[current] + 1
                     queue.append(parent)
         return dist
 
-    def descendants(self, offset: int) -> set[int]:
-        """Every synset below `offset`, itself included."""
+    def descendants(self, offset: int, blocked: frozenset[tuple[int, int]] = frozenset()) -> set[int]:
+        """Every synset below `offset`, itself included, not following the
+        (child, parent) edges in `blocked`."""
         seen = {offset}
         stack = [offset]
         while stack:
-            for child in self._hyponyms.get(stack.pop(), ()):
-                if child not in seen:
+            current = stack.pop()
+            for child in self._hyponyms.get(current, ()):
+                if child not in seen and (child, current) not in blocked:
                     seen.add(child)
                     stack.append(child)
         return seen
+
+    def depth(self, offset: int) -> int:
+        """Length of the longest hypernym chain from `offset` to a root."""
+        cache = self._depth
+        if offset not in cache:
+            # Iterative post-order: chains run to ~20 synsets, but never recurse on data.
+            stack = [offset]
+            while stack:
+                current = stack[-1]
+                pending = [p for p in self.synsets[current].hypernyms if p not in cache]
+                if pending:
+                    stack.extend(pending)
+                    continue
+                stack.pop()
+                cache[current] = 1 + max((cache[p] for p in self.synsets[current].hypernyms), default=-1)
+        return cache[offset]
 
     def hypernym_paths(self, offset: int) -> list[list[int]]:
         """All chains from `offset` up to a root, each starting at `offset`."""
