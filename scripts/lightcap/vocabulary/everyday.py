@@ -7,10 +7,12 @@ result into concept_map.json.
 A concept is a word people say about a photograph ('cat', 'coffee',
 'building') standing for one or more WordNet synsets, its anchors. An
 ImageNet class implies every concept one of whose anchors lies on a hypernym
-chain above the class (instance hypernyms included), nearest first: 'tabby'
--> cat, mammal, animal. OVERRIDES adds the few concepts WordNet's hierarchy
-does not reach by itself (a moped is a 'minibike' there, which people call a
-motorcycle or scooter).
+chain above the class (instance hypernyms included), most specific first:
+'tabby' -> cat, animal. Three small tables patch WordNet where its hierarchy
+does not give the word people say: OVERRIDES adds concepts (a moped is a
+'minibike' there, which people call a scooter), REPLACE swaps them where
+ImageNet took an odd sense (its 'cup' is a punch), and CUT_EDGES drops links
+nobody means (a wheeled vehicle is a 'container' in WordNet).
 
 When a caption names a labelled object (names_object): a caption word counts
 when one of its main senses is
@@ -27,7 +29,9 @@ is itself a concept, its anchors count too. This keeps rare senses out: 'toy'
 (a toy dog) does not name a dog, 'queen' (a female cat) does not name a cat,
 'star' (a performer) does not name a person.
 A label that is a concept stands for its anchors; any other label for its
-main senses. Plurals are folded through WordNet's noun.exc and the regular
+main senses, plus the override concepts where it is an ImageNet class ('a
+scooter' names a moped). EXTRA_WORDS adds the few words WordNet files apart
+('kitten' is a 'young mammal' there, not a cat). Plurals are folded through WordNet's noun.exc and the regular
 English endings; of overlapping phrases the longest wins ('hot dog' is not a
 dog).
 """
@@ -319,20 +323,28 @@ FUNCTION_WORDS = frozenset(
 )
 
 
+# Words in -man whose plural is regular.
+_REGULAR_MAN = frozenset({"human", "german", "roman", "shaman", "talisman", "caiman", "cayman", "ottoman"})
+
+
 def plurals(wn: wordnet.WordNet, word: str) -> list[str]:
-    """Plural forms of a noun: noun.exc's irregular ones, else the regular
-    English plural of its last word."""
+    """Plural forms of a noun: noun.exc's irregular ones ('mice'), and the
+    regular English plural of the last word unless noun.exc gives a truly
+    irregular one (it lists spelling variants such as 'busses' too)."""
     irregular = wn.irregular_forms(word)
-    if irregular:
+    if irregular and not all(f.endswith("s") for f in irregular):
         return irregular
     head, sep, last = word.rpartition(" ")
-    if re.search(r"(s|x|z|ch|sh)$", last):
+    if last.endswith("man") and last not in _REGULAR_MAN:
+        last = last[:-3] + "men"
+    elif re.search(r"(s|x|z|ch|sh)$", last):
         last += "es"
     elif re.search(r"[^aeiou]y$", last):
         last = last[:-1] + "ies"
     else:
         last += "s"
-    return [head + sep + last]
+    regular = head + sep + last
+    return irregular + ([regular] if regular not in irregular else [])
 
 
 @lru_cache(maxsize=1)
