@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the binding, cross-compilation and dataset checks need, where missing: Debian
 # packages (clang and LLVM tools, JNA, JUnit 4, qemu-user, the aarch64 C toolchain, valgrind; the
-# default dataset's sources: clip art, emoji font, SVG renderer, English word list),
+# default dataset's sources: clip art, emoji font, SVG renderer, English word list; WordNet for the concept map),
 # Rust targets, and the pinned npm tools in scripts/toolchain (kotlinc, tree-sitter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(clang llvm libjna-java junit4 qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross valgrind
-    librsvg2-bin openclipart-svg fonts-noto-color-emoji wamerican)
+    librsvg2-bin openclipart-svg fonts-noto-color-emoji wamerican wordnet-base)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
