@@ -7,15 +7,27 @@ splits written to disk:
 - emoji: Debian `fonts-noto-color-emoji`, one image per single-code-point emoji the font
   draws, captioned by its Unicode name;
 - scenes: procedural shape scenes (`lightcap.synthetic`) with captions generated from the
-  scene graph (counts, colours, sizes, positions, relations).
+  scene graph (counts, colours, sizes, positions, relations);
+- photos: the photographs of `lightcap.sources` (GCompris photos, Scratch and wallpaper
+  backgrounds) as full-frame examples, a few augmented crops each in train
+  (`lightcap.photos.frames`);
+- composites: photo cut-outs (Tux Paint, Scratch) pasted onto the background photos,
+  captioned from what went where (`lightcap.photos.composites`).
 
-    python -m lightcap.build_dataset --out build/dataset --seed 0
+    python -m lightcap.build_dataset --out build/dataset --seed 0 --workers 2
+
+Photos and composites are the majority of the images; clip art and emoji are drawn down
+to a seeded sample (--clipart, --emoji) and scenes to --scenes. They need the packages
+that scripts/fetch-photo-sources.sh unpacks into --photo-root (build/sources): when that
+folder is missing the build skips both with a message and a line in report.json, unless
+--photos or --composites was given, which then is an error.
 
 Writes OUT/images/<source>/*.png (224 x 224), OUT/dataset.json (Karpathy format plus a
 "source" field per image) and OUT/report.json (counts per source and split, and how many
 items each cleaning rule dropped). Splits are 80/10/10 by a seeded hash of a group key
-(the cleaned caption for clip art and emoji), so two files with the same title never sit
-on both sides of a split. The test split is for the final evaluation only.
+(the cleaned caption for clip art and emoji, the source object for photos), so two files
+with the same title never sit on both sides of a split; a composite takes the split of
+the cut-outs and background it is made of. The test split is for the final evaluation only.
 """
 
 from __future__ import annotations
@@ -37,6 +49,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from . import synthetic
+from .photos import build as photo_build
 
 CLIPART_ROOT = Path("/usr/share/openclipart/svg")
 EMOJI_FONT = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
@@ -244,7 +257,8 @@ def render_scenes(out_dir: Path, count: int, rng: np.random.Generator) -> list[d
 
 # ----------------------------------------------------------------------------- build
 
-SOURCES = ("clipart", "emoji", "scenes")
+SOURCES = ("clipart", "emoji", "scenes", "photos", "composites")
+PHOTO_ROOT = photo_build.DEFAULT_ROOT
 
 
 def source_rng(seed: int, source: str) -> np.random.Generator:
@@ -254,22 +268,35 @@ def source_rng(seed: int, source: str) -> np.random.Generator:
 
 
 
+def sample(items: list, count: int | None, seed: int, source: str) -> list:
+    """A seeded sample of `count` items in their original order (all when count is None)."""
+    if count is None or count >= len(items):
+        return items
+    keep = source_rng(seed, source).choice(len(items), size=count, replace=False)
+    return [items[i] for i in sorted(keep)]
+
+
 def build(out: Path, seed: int, scenes: int, clipart_root: Path = CLIPART_ROOT, emoji_font: Path = EMOJI_FONT,
-          limit: int | None = None, workers: int = 2) -> Path:
-    """Write the dataset; `limit` caps clip art and emoji (for tests). Returns dataset.json."""
+          limit: int | None = None, workers: int = 2, clipart_count: int | None = None,
+          emoji_count: int | None = None, photo_root: Path | None = None, photos: int | None = None,
+          photo_crops: int = 3, composites: int = 0) -> Path:
+    """Write the dataset; `limit` caps clip art and emoji (for tests), `clipart_count` and
+    `emoji_count` draw seeded samples of them. Photos (at most `photos` items, each with
+    `photo_crops` more crops in train) and `composites` come from `photo_root`, and only
+    when it is given. Returns dataset.json."""
     english = read_english_words()
     report: Counter = Counter()
     for source in SOURCES:
         shutil.rmtree(out / "images" / source, ignore_errors=True)
         (out / "images" / source).mkdir(parents=True)
 
-    clipart = clipart_items(clipart_root, english, report)[:limit]
+    clipart = sample(clipart_items(clipart_root, english, report)[:limit], clipart_count, seed, "clipart")
     with ThreadPoolExecutor(workers) as pool:
         rendered = list(pool.map(lambda item: render_svg(item["svg"], out / "images/clipart" / item["name"]), clipart))
     report["clipart: rsvg-convert failed"] += rendered.count(False)
     clipart = [item for item, ok in zip(clipart, rendered) if ok]
 
-    emoji = emoji_items(emoji_font, report)[:limit]
+    emoji = sample(emoji_items(emoji_font, report)[:limit], emoji_count, seed, "emoji")
     font = ImageFont.truetype(str(emoji_font), 109)
     emoji_rng = source_rng(seed, "emoji")
     for item in emoji:
@@ -277,13 +304,30 @@ def build(out: Path, seed: int, scenes: int, clipart_root: Path = CLIPART_ROOT, 
 
     scene_items = render_scenes(out / "images/scenes", scenes, source_rng(seed, "scenes"))
 
+    photo_items: list[dict] = []
+    composite_items: list[dict] = []
+    if photo_root is not None and (photos != 0 or composites):
+        from .sources.inventory import collect
+
+        inventory = collect(photo_root)
+        if photos != 0:
+            chosen = sample([i for i in inventory if i.kind in ("photo", "background")], photos, seed, "photos")
+            photo_items = photo_build.photo_items(photo_root, out / "images/photos", seed, photo_crops, workers,
+                                                  report, items=chosen)
+        if composites:
+            composite_items = photo_build.composite_items(photo_root, out / "images/composites", seed, composites,
+                                                          workers, report, items=inventory)
+
     entries = []
-    for item in clipart + emoji + scene_items:
-        split = split_of(seed, item["source"], item["group"])
+    for item in clipart + emoji + scene_items + photo_items + composite_items:
+        # Photo items carry their split: a composite's is that of what it is made of.
+        split = item.get("split") or split_of(seed, item["source"], item["group"])
         report[f"{item['source']} {split}"] += 1
-        entries.append({"imgid": len(entries), "filepath": f"images/{item['source']}", "filename": item["name"],
-                        "split": split, "source": item["source"],
-                        "sentences": [{"raw": c} for c in item["captions"]]})
+        entry = {"imgid": len(entries), "filepath": f"images/{item['source']}", "filename": item["name"],
+                 "split": split, "source": item["source"], "sentences": [{"raw": c} for c in item["captions"]]}
+        if "licence" in item:
+            entry["licence"] = item["licence"]
+        entries.append(entry)
     path = out / "dataset.json"
     path.write_text(json.dumps({"dataset": "lightcap-default", "seed": seed, "images": entries}), encoding="utf-8")
     (out / "report.json").write_text(json.dumps(dict(sorted(report.items())), indent=2) + "\n", encoding="utf-8")
@@ -294,7 +338,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--scenes", type=int, default=6000)
+    parser.add_argument("--scenes", type=int, default=1500)
+    parser.add_argument("--clipart", type=int, default=2500, help="a seeded sample of this many clip-art files")
+    parser.add_argument("--emoji", type=int, default=800, help="a seeded sample of this many emoji")
+    parser.add_argument("--photo-root", type=Path, default=PHOTO_ROOT,
+                        help="the packages scripts/fetch-photo-sources.sh unpacked")
+    parser.add_argument("--photos", type=int, default=None,
+                        help="at most this many photos and backgrounds (default all; 0 leaves them out)")
+    parser.add_argument("--photo-crops", type=int, default=3, help="random crops per train photo, besides its centre crop")
+    parser.add_argument("--composites", type=int, default=None, help="composites to make (default 5000; 0: none)")
     parser.add_argument("--clipart-root", type=Path, default=CLIPART_ROOT)
     parser.add_argument("--emoji-font", type=Path, default=EMOJI_FONT)
     parser.add_argument("--limit", type=int, default=None, help="at most this many clip-art and emoji items")
@@ -305,7 +357,21 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"{needed} is missing: apt-get install openclipart-svg fonts-noto-color-emoji wamerican")
     if shutil.which("rsvg-convert") is None:
         parser.error("rsvg-convert is missing: apt-get install librsvg2-bin")
-    path = build(args.out, args.seed, args.scenes, args.clipart_root, args.emoji_font, args.limit, args.workers)
+    photo_root = args.photo_root
+    if not photo_root.is_dir():
+        if args.photos or args.composites:
+            parser.error(f"{photo_root} is missing, so --photos and --composites cannot be made: "
+                         "run scripts/fetch-photo-sources.sh")
+        print(f"{photo_root} is missing: skipping the photos and composites (run scripts/fetch-photo-sources.sh)")
+        photo_root = None
+    path = build(args.out, args.seed, args.scenes, args.clipart_root, args.emoji_font, args.limit, args.workers,
+                 clipart_count=args.clipart, emoji_count=args.emoji, photo_root=photo_root, photos=args.photos,
+                 photo_crops=args.photo_crops, composites=5000 if args.composites is None else args.composites)
+    if photo_root is None:
+        report_path = args.out / "report.json"
+        report = json.loads(report_path.read_text())
+        report[f"photos and composites: skipped, {args.photo_root} is missing"] = 1
+        report_path.write_text(json.dumps(dict(sorted(report.items())), indent=2) + "\n", encoding="utf-8")
     print(path)
     print((args.out / "report.json").read_text())
 
