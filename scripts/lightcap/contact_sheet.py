@@ -5,6 +5,8 @@ human/generated reference, so a reader sees what the numbers mean.
         --captions run/eval/pack-int8.jsonl --out models/examples/contact-sheet.png
 
 Images are picked by a seeded draw, the same number from every source, not chosen by hand.
+Without --captions the sheet shows each image's first reference caption only, to check a
+dataset: `--pick composites=24 --pick photos=8` draws that many from those sources.
 """
 
 from __future__ import annotations
@@ -25,15 +27,21 @@ TEXT_HEIGHT = 74
 COLUMNS = 4
 
 
-def pick(examples, per_source: int, seed: int) -> list:
+def pick(examples, per_source: int, seed: int, counts: dict[str, int] | None = None) -> list:
+    """A seeded sample of `per_source` images from every source, or of counts[source]
+    from the sources `counts` names."""
     by_source: dict[str, list] = {}
     for e in examples:
         by_source.setdefault(source_of(e), []).append(e)
     rng = random.Random(seed)
-    return [e for name in sorted(by_source) for e in rng.sample(by_source[name], min(per_source, len(by_source[name])))]
+    wanted = counts or {name: per_source for name in by_source}
+    return [e for name in sorted(by_source) if name in wanted
+            for e in rng.sample(by_source[name], min(wanted[name], len(by_source[name])))]
 
 
-def render(chosen, captions: dict, out: Path) -> None:
+def render(chosen, captions: dict | None, out: Path) -> None:
+    """Each image with the caption in `captions` and its first reference; with no
+    captions, the first reference alone in black."""
     font = ImageFont.load_default(size=13)
     rows = (len(chosen) + COLUMNS - 1) // COLUMNS
     sheet = Image.new("RGB", (COLUMNS * TILE, rows * (TILE + TEXT_HEIGHT)), "white")
@@ -43,8 +51,11 @@ def render(chosen, captions: dict, out: Path) -> None:
         image = Image.open(e.image_path).convert("RGB")
         image.thumbnail((TILE, TILE))
         sheet.paste(image, (x, y))
-        model = textwrap.wrap(captions[e.image_id], 34)[:2]
-        reference = textwrap.wrap("ref: " + e.captions[0], 34)[:2]
+        if captions is None:
+            model, reference = textwrap.wrap(e.captions[0], 34)[:4], []
+        else:
+            model = textwrap.wrap(captions[e.image_id], 34)[:2]
+            reference = textwrap.wrap("ref: " + e.captions[0], 34)[:2]
         for line_no, line in enumerate(model):
             draw.text((x + 4, y + TILE + 2 + 15 * line_no), line, fill="black", font=font)
         for line_no, line in enumerate(reference):
@@ -57,14 +68,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--split", default="test")
-    parser.add_argument("--captions", type=Path, required=True, help="COCO results or `lightcap caption --json` lines")
+    parser.add_argument("--captions", type=Path, default=None,
+                        help="COCO results or `lightcap caption --json` lines; without it, references only")
+    parser.add_argument("--pick", action="append", default=[], metavar="SOURCE=N",
+                        help="draw N images from SOURCE (repeatable); only the sources named")
     parser.add_argument("--per-source", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     examples = split(read_dataset(args.data), args.split)
-    chosen = pick(examples, args.per_source, args.seed)
-    render(chosen, read_captions(args.captions, examples), args.out)
+    counts = {name: int(n) for name, n in (p.split("=", 1) for p in args.pick)} or None
+    chosen = pick(examples, args.per_source, args.seed, counts)
+    render(chosen, read_captions(args.captions, examples) if args.captions else None, args.out)
     print(f"wrote {args.out} ({len(chosen)} images)")
 
 
