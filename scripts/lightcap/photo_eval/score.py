@@ -1,9 +1,11 @@
 """Scores of one pack's captions on the photo evaluation set, per source and overall.
 
     python -m lightcap.photo_eval.score --manifest OUT/manifest.json --captions OUT/captions.jsonl --out OUT
+    python -m lightcap.photo_eval.score --manifest OUT/manifest.json --pack models/default --out OUT
 
 Reads the manifest (`lightcap.photo_eval.eval_set`) and the captions as
-`lightcap caption --json` lines. Writes OUT/results.jsonl (per image: label, caption,
+`lightcap caption --json` lines, or runs the CLI on --pack and keeps its lines in
+OUT/captions.jsonl. Writes OUT/results.jsonl (per image: label, caption,
 top concepts and whether each names the object), OUT/scores.json and OUT/table.md:
 
 - names: the share of captions that name the labelled object (`names_object`: the word, a
@@ -21,7 +23,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from .captioners import by_image, read_json_lines, top_concepts
+from .captioners import by_image, cli_captioner, read_json_lines, top_concepts
 
 TOP_K = 5
 ALL = "all"
@@ -109,12 +111,20 @@ def evaluate(entries: list[dict], records: list[dict], out: Path, title: str = "
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--manifest", type=Path, required=True)
-    parser.add_argument("--captions", type=Path, required=True, help="`lightcap caption --json` lines")
+    given = parser.add_mutually_exclusive_group(required=True)
+    given.add_argument("--captions", type=Path, help="`lightcap caption --json` lines")
+    given.add_argument("--pack", type=Path, help="caption with this pack through the CLI")
+    parser.add_argument("--cli", type=Path, default=Path("target/debug/lightcap"), help="the lightcap binary")
     parser.add_argument("--title", default="", help="a line above the table, e.g. the pack's name")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     entries = json.loads(args.manifest.read_text(encoding="utf-8"))
-    records = read_json_lines(args.captions.read_text(encoding="utf-8"))
+    if args.pack:
+        records = cli_captioner(args.pack, args.cli)([e["path"] for e in entries])
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "captions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    else:
+        records = read_json_lines(args.captions.read_text(encoding="utf-8"))
     scores = evaluate(entries, records, args.out, args.title)
     print(markdown_table(scores, args.title), end="")
 
