@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# A pack judged on real photographs nobody trained on: the photos bundled in PyPI wheels
+# (scikit-image, scikit-learn) and the held-out test split of lightcap.sources, captioned
+# by the Rust CLI (greedy, the SDK's default), scored per source.
+#
+#   scripts/evaluate-photos.sh [PACK [OUT_DIR]]     (default models/default build/photo-eval)
+#
+# Writes OUT_DIR/manifest.json (the set), OUT_DIR/captions.jsonl (the CLI's JSON lines),
+# OUT_DIR/{results.jsonl,scores.json,table.md} and OUT_DIR/contact-sheet.png. Needs the
+# packages unpacked by scripts/fetch-photo-sources.sh and Java (the PTB tokenizer).
+# PYTHON names an interpreter that already has scripts/requirements.txt; by default
+# scripts/setup-python.sh makes .venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pack=${1:-models/default}
+out=${2:-build/photo-eval}
+if [ -z "${PYTHON:-}" ]; then
+    scripts/setup-python.sh
+    PYTHON=.venv/bin/python
+fi
+export PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}"
+mkdir -p "$out"
+
+"$PYTHON" -m lightcap.photo_eval.eval_set --sources build/sources --out "$out/manifest.json"
+cargo build -p lightcap-cli --quiet
+mapfile -t images < <("$PYTHON" -c 'import sys, json
+for e in json.load(open(sys.argv[1])): print(e["path"])' "$out/manifest.json")
+# A photo the CLI cannot read gets an error record and counts as a miss; the run goes on.
+target/debug/lightcap caption --json --pack "$pack" "${images[@]}" > "$out/captions.jsonl" || true
+title="$(basename "$(cd "$pack" && pwd)") pack on real photographs (greedy)"
+"$PYTHON" -m lightcap.photo_eval.score --manifest "$out/manifest.json" --captions "$out/captions.jsonl" \
+    --title "$title" --out "$out"
+"$PYTHON" -m lightcap.photo_eval.sheet --results "$out/results.jsonl" --title "$title" --out "$out/contact-sheet.png"
