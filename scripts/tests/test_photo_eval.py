@@ -57,8 +57,6 @@ def test_a_few_labels_accept_the_words_people_use():
 
 
 @needs_wordnet
-@pytest.mark.xfail(strict=True, reason="names_object reads 'white' in 'a white background' as the noun, "
-                   "whose main sense is a white person")
 def test_a_white_background_is_not_a_person():
     from lightcap.vocabulary.everyday import names_object
 
@@ -75,13 +73,14 @@ def test_label_noun_finds_the_head_noun():
     assert eval_set.label_noun("Christ the Redeemer") == "statue"  # from the table
 
 
-def test_test_split_is_build_datasets_split():
+def test_held_out_photos_are_the_training_datas_test_split():
+    from lightcap.photos import SPLIT_KEY
+
     groups = [f"group{i}" for i in range(2000)]
-    chosen = [g for g in groups if eval_set.in_test_split("tuxpaint", g)]
-    assert chosen == [g for g in groups if split_of(eval_set.SPLIT_SEED, "tuxpaint", g) == "test"]
+    chosen = [g for g in groups if eval_set.in_test_split(g)]
+    # The rule lightcap.photos splits the training photos and cut-outs by.
+    assert chosen == [g for g in groups if split_of(eval_set.SPLIT_SEED, SPLIT_KEY, g) == "test"]
     assert 0.07 < len(chosen) / len(groups) < 0.13
-    # The source is part of the key: one group name splits independently per source.
-    assert chosen != [g for g in groups if eval_set.in_test_split("scratch", g)]
 
 
 def test_reference_captions():

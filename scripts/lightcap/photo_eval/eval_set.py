@@ -49,12 +49,14 @@ _MEASURE_WORDS = {"bunch", "pair", "string", "head", "plant", "baby", "slice", "
 _ARTICLE = re.compile(r"^(the|a|an|another|our|two|three|very)\s+")
 
 
-def in_test_split(source: str, group: str, seed: int = SPLIT_SEED) -> bool:
-    """The held-out test split, by the scheme build_dataset uses for every source: a
-    seeded hash of (source, group). The one place to change if that scheme changes."""
+def in_test_split(group: str, seed: int = SPLIT_SEED) -> bool:
+    """The held-out test split of a real-photo item, by the rule the training data uses
+    for it (`lightcap.photos`: every inventory item is split by its group under one key,
+    so the same object found in two packages is held out from both)."""
     from ..build_dataset import split_of
+    from ..photos import SPLIT_KEY
 
-    return split_of(seed, source, group) == TEST_SPLIT
+    return split_of(seed, SPLIT_KEY, group) == TEST_SPLIT
 
 
 def label_noun(label: str) -> str | None:
@@ -122,7 +124,7 @@ def source_entries(root: Path, seed: int = SPLIT_SEED) -> tuple[list[dict], list
 
     entries, unlabelled = [], []
     for item in collect(root):
-        if not in_test_split(item.source, item.group, seed):
+        if not in_test_split(item.group, seed):
             continue
         noun = label_noun(item.label)
         if noun is None:

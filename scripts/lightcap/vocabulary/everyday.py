@@ -316,10 +316,12 @@ class Vocabulary:
 
 
 # Words WordNet also files as nouns ('a' the vitamin, 'in' the inch) that in a
-# caption are never the object.
+# caption are never the object. Colour words are adjectives in captions ("a white
+# background"), though WordNet's main noun sense of some is a person.
 FUNCTION_WORDS = frozenset(
     "a an the in on at of to by for with and or is are be it its his her their this that there "
-    "he she we they i near over under up down".split()
+    "he she we they i near over under up down "
+    "white black red brown yellow green blue grey gray pink purple".split()
 )
 
 
