@@ -119,6 +119,18 @@ fn info(arg: &PackArg) -> Result<ExitCode, String> {
     }
     println!("image:    {0}x{0}, grid {1}x{1}", m.image.size, m.grid_size);
     println!("concepts: {} (top {})", m.concepts.count, m.concepts.top_k);
+    let calibration = captioner.calibration();
+    match &m.confidence {
+        Some(spec) => println!(
+            "confidence: calibrated on features {}, unsure below {}",
+            spec.features.join(", "),
+            calibration.threshold()
+        ),
+        None => println!(
+            "confidence: uncalibrated (geometric-mean token probability), unsure below {}",
+            calibration.threshold()
+        ),
+    }
     println!(
         "decoder:  {} layers, {} heads of {}, max {} tokens",
         m.cache.layers, m.cache.heads, m.cache.head_dim, m.decoding.max_length
@@ -184,7 +196,11 @@ fn print_caption(path: &Path, caption: &Caption, as_json: bool, with_name: bool)
             "tokens": caption.tokens,
             "token_ids": caption.token_ids,
             "log_prob": caption.log_prob,
+            "token_log_probs": caption.token_log_probs,
             "finished": caption.finished,
+            "confidence": caption.confidence,
+            "unsure": caption.unsure,
+            "features": caption.features.named().into_iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
             "concepts": caption.concepts.iter().map(|c| json!({"name": c.name, "score": c.score})).collect::<Vec<_>>(),
             "timings_ms": {
                 "decode": ms(t.decode), "preprocess": ms(t.preprocess), "vision": ms(t.vision),
@@ -192,9 +208,12 @@ fn print_caption(path: &Path, caption: &Caption, as_json: bool, with_name: bool)
             },
         });
         println!("{record}");
-    } else if with_name {
-        println!("{}: {}", path.display(), caption.text);
     } else {
-        println!("{}", caption.text);
+        let unsure = if caption.unsure { " (unsure)" } else { "" };
+        if with_name {
+            println!("{}: {}{unsure}", path.display(), caption.text);
+        } else {
+            println!("{}{unsure}", caption.text);
+        }
     }
 }

@@ -54,6 +54,19 @@ fn json_lines_hold_caption_concepts_and_timings() {
         assert!(r["caption"].is_string());
         assert_eq!(r["concepts"].as_array().unwrap().len(), top_k);
         assert!(r["timings_ms"]["total"].as_f64().unwrap() > 0.0);
+        let confidence = r["confidence"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&confidence), "{confidence}");
+        assert!(r["unsure"].is_boolean());
+        let features = r["features"].as_object().unwrap();
+        for name in lightcap::confidence::FEATURE_NAMES {
+            assert!(features[name].as_f64().unwrap().is_finite(), "{name}");
+        }
+        let log_probs = r["token_log_probs"].as_array().unwrap();
+        let tokens = r["tokens"].as_array().unwrap().len();
+        let finished = r["finished"].as_bool().unwrap();
+        assert_eq!(log_probs.len(), tokens + usize::from(finished));
+        let sum: f64 = log_probs.iter().map(|v| v.as_f64().unwrap()).sum();
+        assert!((sum - r["log_prob"].as_f64().unwrap()).abs() < 1e-3);
     }
 }
 

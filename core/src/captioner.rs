@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use tract_onnx::prelude::*;
 
+use crate::confidence::{Calibration, ConfidenceFeatures};
 use crate::decode::{Search, Stepper};
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
@@ -23,6 +24,7 @@ use crate::preprocess::{self, ImageInput};
 /// runs on the calling thread only.
 pub struct Captioner {
     pack: LoadedPack,
+    calibration: Calibration,
 }
 
 /// One concept the vision graph saw.
@@ -58,6 +60,18 @@ pub struct Caption {
     pub tokens: Vec<String>,
     /// Sum of the chosen tokens' log-probabilities ([SEP] included when generated).
     pub log_prob: f32,
+    /// Each generated token's log-probability, [SEP] included when generated (so one
+    /// more entry than `token_ids` when `finished`).
+    pub token_log_probs: Vec<f32>,
+    /// What `confidence` was computed from.
+    pub features: ConfidenceFeatures,
+    /// How likely the caption is to describe a real scene, in [0, 1]: calibrated when
+    /// the pack has a `confidence` section, else exp(mean token log-prob)
+    /// (`confidence` module docs).
+    pub confidence: f32,
+    /// `confidence` is below the pack's threshold: the app should hedge or say it
+    /// cannot describe the image.
+    pub unsure: bool,
     /// False when the caption hit max_length before the model ended it.
     pub finished: bool,
     /// The top-K concepts, best first.
@@ -101,13 +115,19 @@ impl Captioner {
     pub fn from_files(files: PackFiles) -> Result<Self> {
         let started = Instant::now();
         let pack = LoadedPack::load(files)?;
+        let calibration = Calibration::for_manifest(pack.manifest.confidence.as_ref())?;
         log::info!(
             "loaded pack {} {} in {:.0?}",
             pack.manifest.model.name,
             pack.manifest.model.version,
             started.elapsed()
         );
-        Ok(Captioner { pack })
+        Ok(Captioner { pack, calibration })
+    }
+
+    /// How this pack turns features into a confidence, and its `unsure` threshold.
+    pub fn calibration(&self) -> &Calibration {
+        &self.calibration
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -190,6 +210,8 @@ impl Captioner {
                     .unwrap_or_else(|| "[UNK]".into())
             })
             .collect();
+        let features = ConfidenceFeatures::compute(&best.token_log_probs, &vision.concepts);
+        let (confidence, unsure) = self.calibration.judge(&features);
         timings.text = mark.elapsed();
         timings.total = started.elapsed();
         Ok(Caption {
@@ -197,6 +219,10 @@ impl Captioner {
             token_ids,
             tokens,
             log_prob: best.log_prob,
+            token_log_probs: best.token_log_probs,
+            features,
+            confidence,
+            unsure,
             finished,
             concepts: vision.concepts,
             timings,

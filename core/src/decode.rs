@@ -32,7 +32,13 @@ pub(crate) struct Hypothesis {
     /// Generated ids, [SEP] included when the caption finished.
     pub tokens: Vec<u32>,
     pub log_prob: f32,
+    /// Each chosen token's log-probability (after the search's constraints), one per
+    /// entry of `tokens`: what the confidence features are computed from.
+    pub token_log_probs: Vec<f32>,
 }
+
+/// A beam: its tokens, their summed log-prob, and each token's log-prob.
+type Beam = (Vec<u32>, f32, Vec<f32>);
 
 /// Tokens that would complete an n-gram already present in `tokens`.
 pub(crate) fn repeated_ngram_bans(tokens: &[u32], n: usize) -> Vec<u32> {
@@ -84,6 +90,7 @@ impl Search {
         on_step: &mut dyn FnMut(&[u32]) -> Result<()>,
     ) -> Result<Hypothesis> {
         let mut tokens = Vec::with_capacity(self.max_length);
+        let mut token_log_probs = Vec::with_capacity(self.max_length);
         let mut score = 0f32;
         let mut last = self.cls;
         for t in 0..self.max_length {
@@ -96,6 +103,7 @@ impl Search {
                 }
             }
             score += row[best];
+            token_log_probs.push(row[best]);
             last = best as u32;
             tokens.push(last);
             on_step(&tokens)?;
@@ -106,6 +114,7 @@ impl Search {
         Ok(Hypothesis {
             tokens,
             log_prob: score,
+            token_log_probs,
         })
     }
 
@@ -116,34 +125,40 @@ impl Search {
     ) -> Result<Hypothesis> {
         let beam = self.beam_size;
         let vocab = stepper.vocab_size();
-        let mut live: Vec<(Vec<u32>, f32)> = vec![(Vec::new(), 0.0)];
-        // (normalised score, tokens, summed log-prob), in the order they finished.
-        let mut finished: Vec<(f64, Vec<u32>, f32)> = Vec::new();
+        // A live beam: its tokens, summed log-prob and each token's log-prob.
+        let mut live: Vec<Beam> = vec![(Vec::new(), 0.0, Vec::new())];
+        // (normalised score, beam), in the order they finished.
+        let mut finished: Vec<(f64, Beam)> = Vec::new();
         let mut last: Vec<u32> = vec![self.cls];
         for t in 0..self.max_length {
             let mut rows = stepper.step(&last)?;
-            for (i, (tokens, score)) in live.iter().enumerate() {
+            for (i, (tokens, score, _)) in live.iter().enumerate() {
                 let row = &mut rows[i * vocab..(i + 1) * vocab];
                 self.constrain(row, tokens, t);
                 for v in row.iter_mut() {
                     *v += *score;
                 }
             }
-            let mut next: Vec<(Vec<u32>, f32)> = Vec::with_capacity(beam);
+            let mut next: Vec<Beam> = Vec::with_capacity(beam);
             let mut parents = Vec::with_capacity(beam);
             for (rank, (total, index)) in top_candidates(&rows, 2 * beam).into_iter().enumerate() {
                 if total == f32::NEG_INFINITY {
                     break;
                 }
                 let (parent, token) = (index / vocab, (index % vocab) as u32);
-                let mut tokens = live[parent].0.clone();
+                let (parent_tokens, parent_score, parent_log_probs) = &live[parent];
+                let mut tokens = parent_tokens.clone();
                 tokens.push(token);
+                let mut log_probs = parent_log_probs.clone();
+                // The row had the parent's score added; take it back off for this token's own.
+                log_probs.push(total - parent_score);
                 if token == self.sep {
                     if rank < beam {
-                        finished.push((self.normalise(total, tokens.len()), tokens, total));
+                        let normalised = self.normalise(total, tokens.len());
+                        finished.push((normalised, (tokens, total, log_probs)));
                     }
                 } else {
-                    next.push((tokens, total));
+                    next.push((tokens, total, log_probs));
                     parents.push(parent);
                     if next.len() == beam {
                         break;
@@ -158,12 +173,12 @@ impl Search {
             live = next;
             last = live
                 .iter()
-                .map(|(tokens, _)| *tokens.last().expect("live beams are never empty"))
+                .map(|(tokens, _, _)| *tokens.last().expect("live beams are never empty"))
                 .collect();
             on_step(&live[0].0)?;
         }
-        for (tokens, score) in live {
-            finished.push((self.normalise(score, tokens.len()), tokens, score));
+        for beam in live {
+            finished.push((self.normalise(beam.1, beam.0.len()), beam));
         }
         let mut best = 0;
         for (i, candidate) in finished.iter().enumerate() {
@@ -171,8 +186,12 @@ impl Search {
                 best = i;
             }
         }
-        let (_, tokens, log_prob) = finished.swap_remove(best);
-        Ok(Hypothesis { tokens, log_prob })
+        let (_, (tokens, log_prob, token_log_probs)) = finished.swap_remove(best);
+        Ok(Hypothesis {
+            tokens,
+            log_prob,
+            token_log_probs,
+        })
     }
 
     fn normalise(&self, score: f32, length: usize) -> f64 {
@@ -314,7 +333,20 @@ mod tests {
                 found.tokens, best.1,
                 "penalty {length_penalty}, min {min_length}"
             );
+            assert_log_probs_add_up(&found);
         }
+    }
+
+    /// One log-prob per token, summing to the hypothesis' score.
+    fn assert_log_probs_add_up(found: &Hypothesis) {
+        assert_eq!(found.token_log_probs.len(), found.tokens.len());
+        let sum: f32 = found.token_log_probs.iter().sum();
+        assert!(
+            (sum - found.log_prob).abs() < 1e-4,
+            "{sum} vs {}",
+            found.log_prob
+        );
+        assert!(found.token_log_probs.iter().all(|&lp| lp <= 1e-6));
     }
 
     #[test]
@@ -347,6 +379,7 @@ mod tests {
             history.push(token);
         }
         assert!(found.tokens.iter().take(3).all(|&t| t != 0));
+        assert_log_probs_add_up(&found);
     }
 
     #[test]

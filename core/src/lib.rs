@@ -16,9 +16,11 @@
 //! Layout: `pack` loads and checks a pack against `manifest` (the contract with
 //! the Python exporter); `preprocess` turns images into the model's input;
 //! `captioner` runs the vision graph once and the decoder step per token;
-//! `decode` holds the greedy and beam search rules.
+//! `decode` holds the greedy and beam search rules; `confidence` turns what the
+//! model produced for a caption into a calibrated confidence and an `unsure` flag.
 
 mod captioner;
+pub mod confidence;
 mod decode;
 mod dequantize;
 mod error;
@@ -30,6 +32,7 @@ mod prepack;
 mod preprocess;
 
 pub use captioner::{CancelToken, Caption, Captioner, Concept, Timings};
+pub use confidence::{Calibration, ConfidenceFeatures};
 pub use error::{Error, Result};
 pub use options::{CaptionOptions, DEFAULT_MAX_IMAGE_PIXELS, MAX_BEAM_SIZE};
 pub use pack::PackFiles;

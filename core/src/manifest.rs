@@ -26,6 +26,28 @@ pub struct Manifest {
     pub cache: CacheSpec,
     pub graphs: Graphs,
     pub files: Vec<FileEntry>,
+    /// How to turn a caption's features into a calibrated confidence. Optional: a
+    /// pack without it gets the uncalibrated default (`confidence` module docs).
+    #[serde(default)]
+    pub confidence: Option<ConfidenceSpec>,
+}
+
+/// `confidence = sigmoid(weights . features + bias)`, `unsure = confidence < threshold`,
+/// fitted by `python -m lightcap.calibrate`. Not covered by `files` checksums: a pack
+/// can be recalibrated without touching its graphs.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ConfidenceSpec {
+    /// Feature names, each one of `confidence::FEATURE_NAMES`, no repeats.
+    pub features: Vec<String>,
+    /// One weight per feature, in the same order.
+    pub weights: Vec<f32>,
+    pub bias: f32,
+    /// Captions whose confidence is below this are `unsure`; in [0, 1].
+    pub threshold: f32,
+    /// What it was calibrated on, and the rates measured there (free text).
+    #[serde(default)]
+    pub calibrated_on: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -274,6 +296,9 @@ impl Manifest {
             if entry.sha256.len() != 64 || !entry.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return bad(format!("sha256 of {p} is not 64 hex digits"));
             }
+        }
+        if let Some(spec) = &self.confidence {
+            crate::confidence::Calibration::from_spec(spec)?;
         }
         Ok(())
     }

@@ -630,3 +630,79 @@ fn threads_match_serial(threads: usize, per_thread: usize) {
         assert_eq!(checked, threads * per_thread);
     });
 }
+
+/// The default manifest with `section` as its `confidence`, parsed.
+fn parse_with_confidence(section: &str) -> Result<lightcap::manifest::Manifest, Error> {
+    let text = std::fs::read_to_string(pack_dir().join("manifest.json")).unwrap();
+    let mut manifest: Value = serde_json::from_str(&text).unwrap();
+    manifest["confidence"] = serde_json::from_str(section).unwrap_or(Value::Null);
+    let mut bytes = serde_json::to_string(&manifest).unwrap();
+    if manifest["confidence"].is_null() {
+        // Values JSON cannot hold as numbers (1e39 overflows f32 to infinity) are spliced in as text.
+        bytes = bytes.replacen(
+            "\"confidence\":null",
+            &format!("\"confidence\":{section}"),
+            1,
+        );
+    }
+    lightcap::manifest::Manifest::parse(bytes.as_bytes())
+}
+
+fn confidence_problem(section: &str) -> String {
+    match parse_with_confidence(section) {
+        Err(Error::InvalidPack { file, problem }) => {
+            assert_eq!(file, "manifest.json");
+            problem
+        }
+        other => panic!("expected InvalidPack for {section}, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_confidence_section_is_optional_and_checked() {
+    let good = r#"{"features": ["top_concept_score", "mean_token_log_prob"], "weights": [3.0, 0.4],
+        "bias": -1.0, "threshold": 0.3, "calibrated_on": "synthetic"}"#;
+    let manifest = parse_with_confidence(good).unwrap();
+    let calibration = lightcap::Calibration::for_manifest(manifest.confidence.as_ref()).unwrap();
+    assert!(calibration.is_calibrated());
+    assert_eq!(calibration.threshold(), 0.3);
+    // The bundled pack's own section (or its absence) loads.
+    assert!(captioner().calibration().threshold() <= 1.0);
+
+    let cases = [
+        (
+            r#"{"features": ["brightness"], "weights": [1.0], "bias": 0.0, "threshold": 0.5}"#,
+            "`confidence.features[0]` \"brightness\"",
+        ),
+        (
+            r#"{"features": ["top_concept_score"], "weights": [1e39], "bias": 0.0, "threshold": 0.5}"#,
+            "`confidence.weights[0]` is inf",
+        ),
+        (
+            r#"{"features": ["top_concept_score"], "weights": [1.0], "bias": -1e39, "threshold": 0.5}"#,
+            "`confidence.bias` is -inf",
+        ),
+        (
+            r#"{"features": ["top_concept_score"], "weights": [1.0], "bias": 0.0, "threshold": 1.5}"#,
+            "`confidence.threshold` 1.5 is outside [0, 1]",
+        ),
+        (
+            r#"{"features": ["top_concept_score"], "weights": [1.0, 2.0], "bias": 0.0, "threshold": 0.5}"#,
+            "`confidence.weights` has 2 values for 1 features",
+        ),
+    ];
+    for (section, expected) in cases {
+        let problem = confidence_problem(section);
+        assert!(problem.contains(expected), "{section}: {problem}");
+    }
+    // NaN has no JSON spelling: the schema refuses it before the checks above.
+    let problem = confidence_problem(
+        r#"{"features": ["top_concept_score"], "weights": [NaN], "bias": 0.0, "threshold": 0.5}"#,
+    );
+    assert!(problem.contains("JSON"), "{problem}");
+    let problem = confidence_problem(r#"{"features": ["top_concept_score"], "weights": [1.0]}"#);
+    assert!(
+        problem.contains("schema") && problem.contains("bias"),
+        "{problem}"
+    );
+}

@@ -90,6 +90,8 @@ impl Engine {
             image_size: saturate(manifest.image.size),
             concept_count: saturate(manifest.concepts.count),
             concepts_per_caption: saturate(manifest.concepts.top_k),
+            unsure_threshold: self.captioner.calibration().threshold(),
+            confidence_calibrated: self.captioner.calibration().is_calibrated(),
         }
     }
 

@@ -74,6 +74,13 @@ pub struct Caption {
     pub log_prob: f32,
     /// False when the caption was cut at the maximum length.
     pub finished: bool,
+    /// How likely the caption is to describe what the image shows, in [0, 1]: from the
+    /// tokens' log-probs and the concept scores, calibrated on held-out photos and
+    /// non-photos when the pack has a calibration (`ModelInfo.confidence_calibrated`).
+    pub confidence: f32,
+    /// `confidence` is below the pack's `ModelInfo.unsure_threshold`: hedge the caption
+    /// ("Image may show ...") or say the image cannot be described.
+    pub unsure: bool,
     pub timings: Timings,
 }
 
@@ -111,6 +118,11 @@ pub struct ModelInfo {
     pub concept_count: i32,
     /// Concepts reported per caption.
     pub concepts_per_caption: i32,
+    /// Captions with `confidence` below this are `unsure`.
+    pub unsure_threshold: f32,
+    /// False: the pack has no calibration and `confidence` is the caption's
+    /// geometric-mean token probability, which ranks captions but is no probability.
+    pub confidence_calibrated: bool,
 }
 
 impl TryFrom<&CaptionOptions> for lightcap::CaptionOptions {
@@ -233,6 +245,8 @@ impl From<lightcap::Caption> for Caption {
             tokens: caption.tokens,
             log_prob: caption.log_prob,
             finished: caption.finished,
+            confidence: caption.confidence,
+            unsure: caption.unsure,
         }
     }
 }

@@ -13,6 +13,9 @@ final class CaptionViewModel: ObservableObject {
     @Published private(set) var engineState = EngineState.loading
     @Published private(set) var permission = CameraController.permission
     @Published private(set) var caption: Caption?
+    /// `caption` as shown and spoken: its sentence, a hedge when it is unsure, or a
+    /// refusal when it is very unsure (`Caption.certainty`).
+    @Published private(set) var description: String?
     @Published private(set) var partial: String?
     @Published private(set) var latencyMs: Double?
     @Published private(set) var isBusy = false
@@ -89,8 +92,10 @@ final class CaptionViewModel: ObservableObject {
                 case .done(let result):
                     partial = nil
                     caption = result
+                    let said = Self.describe(result, result.certainty(engine.modelInfo()))
+                    description = said
                     latencyMs = result.timings.totalMs
-                    announce(result.sentence)
+                    announce(said)
                 }
             }
         } catch LightCapError.Cancelled {
@@ -98,6 +103,14 @@ final class CaptionViewModel: ObservableObject {
         } catch {
             partial = nil
             self.error = "\(error)"
+        }
+    }
+
+    static func describe(_ caption: Caption, _ certainty: Certainty) -> String {
+        switch certainty {
+        case .sure: return caption.sentence
+        case .unsure: return "Image may show \(caption.text)."
+        case .cannotDescribe: return "Cannot describe this image."
         }
     }
 

@@ -76,11 +76,11 @@ struct ContentView: View {
     }
 
     private var captionText: some View {
-        Text(model.partial ?? model.caption?.sentence ?? "Tap the picture to describe it.")
+        Text(model.partial ?? model.description ?? "Tap the picture to describe it.")
             .font(.title3)
             .foregroundStyle(model.partial == nil ? .primary : .secondary)
             // Announced by the view model when a caption is final; partials stay quiet.
-            .accessibilityLabel(model.caption?.sentence ?? "No description yet")
+            .accessibilityLabel(model.description ?? "No description yet")
             .accessibilityAddTraits(.updatesFrequently)
     }
 

@@ -34,6 +34,8 @@ data class Expected(
     val logProb: Float,
     val tokens: List<String>,
     val concepts: List<Pair<String, Float>>,
+    val confidence: Float,
+    val unsure: Boolean,
 )
 
 class EngineTest {
@@ -45,7 +47,8 @@ class EngineTest {
         val imagesDir = File(property("lightcap.images"))
         val expected: List<Expected> =
             File(property("lightcap.expected")).readLines().filter { it.isNotBlank() }.map { line ->
-                val (image, beam, text, logProb, tokens, concepts) = line.split('\t')
+                val fields = line.split('\t')
+                val (image, beam, text, logProb, tokens, concepts) = fields
                 Expected(
                     image,
                     beam.toInt(),
@@ -53,6 +56,8 @@ class EngineTest {
                     logProb.toFloat(),
                     tokens.split(' ').filter { it.isNotEmpty() },
                     concepts.split('|').map { it.substringBeforeLast(':') to it.substringAfterLast(':').toFloat() },
+                    fields[6].toFloat(),
+                    fields[7].toBooleanStrict(),
                 )
             }
 
@@ -87,6 +92,10 @@ class EngineTest {
         assertEquals(want.logProb, got.logProb, 1e-4f, "log-prob of ${want.image}")
         assertEquals(want.concepts.map { it.first }, got.concepts.map { it.name })
         want.concepts.zip(got.concepts).forEach { (w, g) -> assertEquals(w.second, g.score, 1e-5f) }
+        assertEquals(want.confidence, got.confidence, 1e-4f, "confidence of ${want.image}")
+        assertEquals(want.unsure, got.unsure, "unsure of ${want.image}")
+        assertTrue(got.confidence in 0f..1f)
+        assertEquals(got.unsure, got.confidence < engine.modelInfo().unsureThreshold)
     }
 
     /** Decodes a PNG with the JVM's own decoder into a raw frame, rows padded to [stride]. */
@@ -105,6 +114,17 @@ class EngineTest {
             }
         }
         return ImageSource.Frame(pixels, width, height, stride, format)
+    }
+
+    @Test
+    fun certaintyHedgesUnsureCaptionsAndWithholdsVeryUnsureOnes() {
+        val info = engine.modelInfo()
+        assertTrue(info.unsureThreshold in 0f..1f)
+        val caption = engine.caption(ImageSource.File(image(expected.first().image).path), CaptionOptions())
+        val t = info.unsureThreshold
+        assertEquals(Certainty.SURE, caption.copy(unsure = false, confidence = 0.99f).certainty(info))
+        assertEquals(Certainty.UNSURE, caption.copy(unsure = true, confidence = 0.75f * t).certainty(info))
+        assertEquals(Certainty.CANNOT_DESCRIBE, caption.copy(unsure = true, confidence = 0.25f * t).certainty(info))
     }
 
     @Test

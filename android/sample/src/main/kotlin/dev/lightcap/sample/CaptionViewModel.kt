@@ -6,11 +6,13 @@ import androidx.lifecycle.SavedStateHandle
 import androidx.lifecycle.viewModelScope
 import dev.lightcap.Caption
 import dev.lightcap.CaptionUpdate
+import dev.lightcap.Certainty
 import dev.lightcap.Engine
 import dev.lightcap.ImageSource
 import dev.lightcap.LightCapException
 import dev.lightcap.android.ModelPacks
 import dev.lightcap.captionUpdates
+import dev.lightcap.certainty
 import java.util.concurrent.atomic.AtomicBoolean
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.Job
@@ -24,6 +26,8 @@ import kotlinx.coroutines.launch
 data class CaptionUiState(
     val engine: EngineState = EngineState.Loading,
     val caption: Caption? = null,
+    /** How sure [caption] is: decides between its sentence, a hedge and a refusal. */
+    val certainty: Certainty = Certainty.SURE,
     val partial: String? = null,
     val busy: Boolean = false,
     val error: String? = null,
@@ -90,7 +94,10 @@ class CaptionViewModel(application: Application, private val saved: SavedStateHa
             engine.captionUpdates(image).collect { update ->
                 when (update) {
                     is CaptionUpdate.Partial -> _state.update { it.copy(partial = update.text) }
-                    is CaptionUpdate.Done -> _state.update { it.copy(partial = null, caption = update.caption) }
+                    is CaptionUpdate.Done -> {
+                        val certainty = update.caption.certainty(engine.modelInfo())
+                        _state.update { it.copy(partial = null, caption = update.caption, certainty = certainty) }
+                    }
                 }
             }
         } catch (e: CancellationException) {

@@ -31,6 +31,7 @@ import androidx.compose.ui.semantics.clearAndSetSemantics
 import androidx.compose.ui.semantics.contentDescription
 import androidx.compose.ui.semantics.liveRegion
 import androidx.compose.ui.semantics.semantics
+import dev.lightcap.Certainty
 import androidx.compose.ui.unit.dp
 import androidx.compose.ui.viewinterop.AndroidView
 import androidx.core.content.ContextCompat
@@ -84,10 +85,19 @@ fun SampleScreen(
 @Composable
 private fun CaptionText(state: CaptionUiState) {
     val caption = state.caption
-    val shown = state.partial ?: caption?.sentence ?: stringResource(R.string.tap_to_describe)
+    // An unsure caption is hedged, a very unsure one withheld (Caption.certainty), on
+    // screen and for TalkBack alike.
+    val finished =
+        when {
+            caption == null -> stringResource(R.string.tap_to_describe)
+            state.certainty == Certainty.SURE -> caption.sentence
+            state.certainty == Certainty.UNSURE -> stringResource(R.string.may_show, caption.text)
+            else -> stringResource(R.string.cannot_describe)
+        }
+    val shown = state.partial ?: finished
     // TalkBack reads the finished sentence when it changes (a polite live region); the
     // partial captions on screen are not announced.
-    val spoken = caption?.sentence ?: stringResource(R.string.tap_to_describe)
+    val spoken = finished
     Text(
         shown,
         style = MaterialTheme.typography.titleMedium,

@@ -1,0 +1,87 @@
+"""The confidence calibration on synthetic features: the fit separates two classes, the
+threshold makes the asked share of negatives unsure, and the section is what the core
+reads (core/src/confidence.rs)."""
+
+import json
+
+import numpy as np
+from PIL import Image
+
+from lightcap import calibrate
+
+
+def synthetic_records(rng, n, positive):
+    """JSON-line-like records whose features differ by class, with overlap."""
+    shift = 1.0 if positive else 0.0
+    records = []
+    for i in range(n):
+        records.append({
+            "image": f"{'photo' if positive else 'noise'}_{i}.png",
+            "features": {
+                "mean_token_log_prob": float(rng.normal(-1.0 + shift, 0.5)),
+                "min_token_log_prob": float(rng.normal(-4.0 + shift, 1.5)),
+                "top_concept_score": float(np.clip(rng.normal(0.2 + 0.5 * shift, 0.15), 0, 1)),
+                "mean_top5_concept_score": float(np.clip(rng.normal(0.1 + 0.3 * shift, 0.1), 0, 1)),
+            },
+        })
+    return records
+
+
+def test_fit_separates_the_classes_and_folds_the_scaling():
+    rng = np.random.default_rng(0)
+    pos, neg = synthetic_records(rng, 200, True), synthetic_records(rng, 200, False)
+    x = calibrate.feature_matrix(pos + neg)
+    y = np.array([1.0] * 200 + [0.0] * 200)
+    weights, bias = calibrate.fit_logistic(x, y)
+    conf = calibrate.confidence(x, weights, bias)
+    assert conf[:200].mean() > 0.8 and conf[200:].mean() < 0.2
+    # Every feature is higher for positives here, so every weight is positive.
+    assert (weights > 0).all()
+    # A constant feature does not break the standardisation.
+    x[:, 3] = 0.5
+    weights, bias = calibrate.fit_logistic(x, y)
+    assert np.isfinite(weights).all() and np.isfinite(bias)
+
+
+def test_threshold_makes_the_asked_share_of_negatives_unsure_and_no_more():
+    rng = np.random.default_rng(1)
+    negatives = rng.uniform(0, 1, 101)
+    for target in (0.5, 0.9, 1.0):
+        t = calibrate.choose_threshold(negatives, target)
+        share = (negatives < t).mean()
+        assert share >= target
+        # The next-lower negative would not be enough: t is the lowest such threshold.
+        assert (negatives < np.sort(negatives)[int(np.ceil(target * 101)) - 1]).mean() < target
+        assert 0.0 <= t <= 1.0
+
+
+def test_calibrate_reports_held_out_rates_and_writes_a_valid_section():
+    rng = np.random.default_rng(2)
+    photos = synthetic_records(rng, 80, True)
+    negatives = synthetic_records(rng, 70, False)
+    for i, r in enumerate(photos + negatives):
+        r["split"] = "held_out" if i % 2 else "fit"
+    for i, r in enumerate(negatives):
+        r["kind"] = calibrate.NEGATIVE_KINDS[i % len(calibrate.NEGATIVE_KINDS)]
+    report = calibrate.calibrate(photos, negatives, 0.9)
+    unsure, total = report["rates"]["fit"]["negatives"]
+    assert total == 35 and unsure / total >= 0.9
+    photos_unsure, photos_total = report["rates"]["held_out"]["photos"]
+    assert photos_total == 40 and photos_unsure / photos_total < 0.5
+    section = calibrate.manifest_section(report, "synthetic")
+    assert section["features"] == calibrate.FEATURE_NAMES
+    assert len(section["weights"]) == len(section["features"])
+    assert 0.0 <= section["threshold"] <= 1.0
+    assert "held-out unsure rates" in section["calibrated_on"]
+    json.dumps(section, allow_nan=False)
+
+
+def test_every_negative_kind_draws_an_rgb_image():
+    rng = np.random.default_rng(3)
+    for kind in calibrate.NEGATIVE_KINDS:
+        image = calibrate.negative_image(kind, rng, size=64)
+        assert isinstance(image, Image.Image) and image.mode == "RGB" and image.size == (64, 64)
+    flat = np.asarray(calibrate.negative_image("flat_colour", rng, size=32))
+    assert (flat == flat[0, 0]).all()
+    page = np.asarray(calibrate.negative_image("text_page", rng, size=128))
+    assert page.min() < 100 < page.max(), "a text page has dark glyphs on a light page"
