@@ -97,6 +97,11 @@ class EfficientNetLite0Grid(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net.extract_features(x)
 
+    def classify(self, grid: torch.Tensor) -> torch.Tensor:
+        """ImageNet logits [B, 1000] of grids [B, 1280, G, G]: the package's own head
+        (global average pool, then the classifier; its dropout is off in eval)."""
+        return self.net._fc(grid.mean(dim=(2, 3)))
+
 
 class TinyGrid(nn.Module):
     """A three-convolution backbone for the `tiny` config: same grid, few weights."""
