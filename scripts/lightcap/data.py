@@ -70,10 +70,18 @@ class _Pixels(torch.utils.data.Dataset):
         return torch.from_numpy(preprocess_file(self.examples[index].image_path, self.size))
 
 
+# Revisions of a backbone's computation: a cache written by an earlier revision has
+# another key, so it is never read as this one's (efficientnet-lite0 2: ReLU6 kept, as the
+# ImageNet weights expect, where revision 1 had swapped in swish).
+BACKBONE_REVISIONS = {"efficientnet-lite0": 2}
+
+
 def cache_key(model, examples: list[Example]) -> str:
-    """What a cache file is keyed by: the backbone and the image paths, in order."""
+    """What a cache file is keyed by: the backbone (and its revision) and the image paths, in order."""
     key = hashlib.sha256()
     key.update(model.config.backbone.encode())
+    if model.config.backbone in BACKBONE_REVISIONS:
+        key.update(f"revision {BACKBONE_REVISIONS[model.config.backbone]}".encode())
     for e in examples:
         key.update(str(e.image_path).encode())
     return key.hexdigest()[:16]
