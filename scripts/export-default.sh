@@ -12,7 +12,7 @@ scripts/setup-python.sh
 export PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}"
 py=.venv/bin/python
 version=0.2.0
-about="EfficientNet-Lite0 (ImageNet, frozen) + LightCap fusion model, trained on clip art, emoji and procedural scenes (scripts/train-default.sh)"
+about="EfficientNet-Lite0 (ImageNet, frozen) + LightCap fusion model, trained on photos, photo composites, clip art, emoji and procedural scenes, everyday concepts from the ImageNet classifier and MiniLM (scripts/train-default.sh)"
 
 "$py" -m lightcap.export --checkpoint "$run/student.pt" --out "$run/pack-f32" --version "$version" \
     --name lightcap-effnet --description "$about; float32"

@@ -91,11 +91,20 @@ class EfficientNetLite0Grid(nn.Module):
             self.net = EfficientNet.from_name("efficientnet-lite0")
         else:
             self.net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=weights_path)
-        # The memory-efficient swish is a custom autograd function that ONNX cannot export.
-        self.net.set_swish(memory_efficient=False)
+        # EfficientNet-Lite uses ReLU6, not swish: the package builds it so for lite models
+        # (relu_fn 'relu6'), and its set_swish() would replace every ReLU6 with a swish, which
+        # the ImageNet weights were not trained with (the classifier's top-1 then falls to
+        # about 1% confidence). ReLU6 exports to ONNX as Clip.
+        if self.net._global_params.relu_fn != "relu6":
+            raise ValueError("efficientnet-lite0 is expected to use ReLU6")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net.extract_features(x)
+
+    def classify(self, grid: torch.Tensor) -> torch.Tensor:
+        """ImageNet logits [B, 1000] of grids [B, 1280, G, G]: the package's own head
+        (global average pool, then the classifier; its dropout is off in eval)."""
+        return self.net._fc(grid.mean(dim=(2, 3)))
 
 
 class TinyGrid(nn.Module):

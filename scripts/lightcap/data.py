@@ -70,6 +70,53 @@ class _Pixels(torch.utils.data.Dataset):
         return torch.from_numpy(preprocess_file(self.examples[index].image_path, self.size))
 
 
+# Revisions of a backbone's computation: a cache written by an earlier revision has
+# another key, so it is never read as this one's (efficientnet-lite0 2: ReLU6 kept, as the
+# ImageNet weights expect, where revision 1 had swapped in swish).
+BACKBONE_REVISIONS = {"efficientnet-lite0": 2}
+
+
+def cache_key(model, examples: list[Example]) -> str:
+    """What a cache file is keyed by: the backbone (and its revision) and the image paths, in order."""
+    key = hashlib.sha256()
+    key.update(model.config.backbone.encode())
+    if model.config.backbone in BACKBONE_REVISIONS:
+        key.update(f"revision {BACKBONE_REVISIONS[model.config.backbone]}".encode())
+    for e in examples:
+        key.update(str(e.image_path).encode())
+    return key.hexdigest()[:16]
+
+
+# Version of the ImageNet-logits cache file's content (bump when its computation changes).
+LOGITS_CACHE_VERSION = 2  # 2: the classifier's pretrained weights (1 had them redrawn at random)
+
+
+@torch.no_grad()
+def cached_imagenet_logits(model, examples: list[Example], grids: np.ndarray, cache_dir: Path,
+                           device: str = "cpu", batch_size: int = 512) -> np.ndarray:
+    """The frozen backbone's ImageNet classifier logits [N, 1000] float32 for every example,
+    computed once from the cached grids (the classifier reads only the pooled grid) and
+    kept next to them in a file named by the cache version and the grids' key."""
+    if not hasattr(model.backbone, "classify"):
+        raise ValueError(f"backbone {model.config.backbone!r} has no ImageNet classifier")
+    cache_dir = Path(cache_dir)
+    path = cache_dir / f"imagenet-logits-v{LOGITS_CACHE_VERSION}-{model.config.backbone}-{cache_key(model, examples)}.npy"
+    if path.is_file():
+        logits = np.load(path)
+        if logits.shape[0] == len(examples):
+            return logits
+    backbone = model.backbone.to(device).eval()
+    rows = []
+    for start in range(0, len(grids), batch_size):
+        chunk = torch.from_numpy(np.asarray(grids[start : start + batch_size], dtype=np.float32)).to(device)
+        rows.append(backbone.classify(chunk).float().cpu().numpy())
+    logits = np.concatenate(rows) if rows else np.zeros((0, 1000), np.float32)
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, logits)
+    tmp.replace(path)
+    return logits
+
+
 @torch.no_grad()
 def cached_grids(model, examples: list[Example], cache_dir: Path, device: str = "cpu",
                  batch_size: int = 32) -> np.ndarray:
@@ -77,11 +124,7 @@ def cached_grids(model, examples: list[Example], cache_dir: Path, device: str = 
     float16 .npy file (memory-mapped, so COCO-sized caches need not fit in RAM)."""
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    key = hashlib.sha256()
-    key.update(model.config.backbone.encode())
-    for e in examples:
-        key.update(str(e.image_path).encode())
-    path = cache_dir / f"grids-{model.config.backbone}-{key.hexdigest()[:16]}.npy"
+    path = cache_dir / f"grids-{model.config.backbone}-{cache_key(model, examples)}.npy"
     if path.is_file():
         return np.load(path, mmap_mode="r")
     c = model.config
@@ -109,7 +152,7 @@ class CaptionGroups:
     each image's prefix (concepts, modulation, prefix layers) once for all its captions."""
 
     def __init__(self, grids: np.ndarray | torch.Tensor, examples: list[Example], tokenizer, concepts: list[str],
-                 max_tokens: int):
+                 max_tokens: int, labels: torch.Tensor | None = None):
         from .text import concept_labels
 
         self.grids = grids  # a memory-mapped array, or a tensor already in (GPU) memory
@@ -121,7 +164,11 @@ class CaptionGroups:
                 encoded = tokenizer.encode_caption(caption, max_tokens)
                 ids[row, : len(encoded)] = torch.tensor(encoded)
             self.captions.append(ids)
-        self.labels = torch.stack([concept_labels(list(e.captions), concepts) for e in examples])
+        if labels is None:  # concept targets from the caption words (text.concept_labels)
+            labels = torch.stack([concept_labels(list(e.captions), concepts) for e in examples])
+        elif tuple(labels.shape) != (len(examples), len(concepts)):
+            raise ValueError(f"labels {tuple(labels.shape)} for {len(examples)} images and {len(concepts)} concepts")
+        self.labels = labels
 
     def __len__(self) -> int:
         return len(self.captions)

@@ -230,7 +230,12 @@ class LightCap(nn.Module):
         self.heads = nn.ModuleList(PredictionHead(config) for _ in range(config.ensemble_heads))
         self.register_buffer("mean", torch.tensor(config.mean).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(config.std).view(1, 3, 1, 1))
+        # The backbone keeps what it was built with (pretrained weights, the ImageNet
+        # classifier included): _init_weights would redraw every Linear in it. Restoring it
+        # afterwards, rather than skipping it, leaves the random stream of the rest as it was.
+        built = {k: v.clone() for k, v in self.backbone.state_dict().items()}
         self.apply(self._init_weights)
+        self.backbone.load_state_dict(built)
         self.freeze_backbone()
 
     @staticmethod

@@ -16,6 +16,18 @@ KL terms use temperature t (softened distributions) and are averaged over the
 caption tokens that are not padding. Why: distilling the ensemble rather than
 each head alone makes later heads complementary instead of copies of head 0,
 which is what the averaged ensemble at inference needs.
+
+Concept vocabulary (--concept-vocabulary): `captions` (default) takes the most frequent
+caption words and labels a concept present when its words occur in a caption;
+`everyday` takes the everyday concepts of lightcap.vocabulary that the training captions
+name (synonyms and hyponyms count: 'kitten' and 'tabby' name cat) or that the frozen
+backbone's ImageNet classifier can produce through the class -> concept map, and the
+BCE targets are max(caption label, w * ImageNet target), w = --imagenet-target-weight
+(lightcap.photo_concepts). The classifier's logits are cached next to the grids.
+With --concept-warmup-epochs the student's concept extractor is first fitted alone to
+those targets on the pooled grids (seconds; the fusion model does not run), and the
+teacher starts from the same extractor: the ImageNet classifier's knowledge distilled
+into the align module before captions train the rest.
 """
 
 from __future__ import annotations
@@ -116,6 +128,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fusion-weights", help="TinyBERT checkpoint to start the fusion model from")
     parser.add_argument("--concept-embeddings", type=Path, help=".npy [concepts, joint_dim] text embeddings")
     parser.add_argument("--concepts", type=int, default=400, help="concept vocabulary size")
+    parser.add_argument("--concept-vocabulary", choices=("captions", "everyday"), default="captions",
+                        help="captions: the most frequent caption words; everyday: the everyday concepts "
+                             "the captions name or the ImageNet classifier sees (module doc)")
+    parser.add_argument("--imagenet-target-weight", type=float, default=1.0,
+                        help="everyday vocabulary: weight of the ImageNet-derived concept targets (0: captions only)")
+    parser.add_argument("--concept-warmup-epochs", type=int, default=0,
+                        help="fit the concept extractor alone to its targets for this many epochs first")
     parser.add_argument("--teacher-epochs", type=int, default=8)
     parser.add_argument("--student-epochs", type=int, default=8, help="epochs for head 0 (whole student)")
     parser.add_argument("--head-epochs", type=int, default=2, help="epochs for each later head")
@@ -152,7 +171,12 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--max-tokens {args.max_tokens} exceeds the config's {config.max_caption_positions} positions")
     examples = read_dataset(args.data, args.images_root)
     train = split(examples, "train")
-    concepts = build_concept_vocabulary([c for e in train for c in e.captions], args.concepts)
+    cache = args.out / "cache"
+    labels = None
+    if args.concept_vocabulary == "everyday":
+        concepts, labels = everyday_concepts(args, config, tokenizer, train, cache, rank, world, device)
+    else:
+        concepts = build_concept_vocabulary([c for e in train for c in e.captions], args.concepts)
     if len(concepts) < config.num_concepts_k:
         raise ValueError(f"only {len(concepts)} concept words in the training captions; K is {config.num_concepts_k}")
 
@@ -174,7 +198,6 @@ def main(argv: list[str] | None = None) -> None:
         load_tinybert(student, args.fusion_weights)
 
     started = time.monotonic()
-    cache = args.out / "cache"
     if rank == 0:  # one process computes the cache; the others wait, then every process reads it
         cached_grids(student, train, cache, device)
     if world > 1:
@@ -182,7 +205,10 @@ def main(argv: list[str] | None = None) -> None:
     grids = cached_grids(student, train, cache, device)
     if grids.nbytes <= args.grids_in_memory * 2**30:
         grids = torch.from_numpy(np.array(grids)).to(device)  # float16, read once
-    dataset = CaptionGroups(grids, train, tokenizer, concepts, args.max_tokens)
+    dataset = CaptionGroups(grids, train, tokenizer, concepts, args.max_tokens, labels)
+    if args.concept_warmup_epochs > 0 and not (args.resume and (args.out / "state.pt").is_file()):
+        warm_up_concepts(student, grids, dataset.labels, args.concept_warmup_epochs, args.seed, device, rank)
+        teacher.concept_extractor.load_state_dict(student.concept_extractor.state_dict())
     vocab = output_vocabulary(dataset.caption_ids(), pad) if args.output_vocab == "training" else None
     lookup = target_lookup(vocab, config.vocab_size, pad)
     if rank == 0 and vocab is not None:
@@ -268,6 +294,63 @@ def main(argv: list[str] | None = None) -> None:
         print(f"wrote {args.out / 'teacher.pt'} and {args.out / 'student.pt'}")
     if world > 1:
         dist.destroy_process_group()
+
+
+def everyday_concepts(args, config, tokenizer, train, cache: Path, rank: int, world: int, device: str):
+    """The everyday concept vocabulary and its [images, concepts] targets (lightcap.photo_concepts),
+    from the training captions and the frozen classifier's cached ImageNet logits."""
+    from .data import cached_imagenet_logits
+    from .photo_concepts import everyday_targets
+
+    logits = None
+    if args.imagenet_target_weight > 0:
+        # The vocabulary's size is not known yet: a one-concept model carries the backbone.
+        probe = build_model(config, ["object"], tokenizer, args.backbone_weights)
+        if rank == 0:
+            grids = cached_grids(probe, train, cache, device)
+            cached_imagenet_logits(probe, train, grids, cache, device)
+        if world > 1:
+            dist.barrier()
+        grids = cached_grids(probe, train, cache, device)
+        logits = cached_imagenet_logits(probe, train, grids, cache, device)
+        del probe
+    concepts, labels = everyday_targets([e.captions for e in train], logits, args.concepts,
+                                        args.imagenet_target_weight)
+    if rank == 0:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "concepts.txt").write_text("".join(f"{c}\n" for c in concepts), encoding="utf-8")
+        counts = labels.sum(0)
+        top = ", ".join(f"{c} {counts[i]:.0f}" for i, c in enumerate(concepts[:12]))
+        print(f"everyday concepts: {len(concepts)} (target mass per image {labels.sum(1).mean():.2f}); "
+              f"most frequent: {top}")
+    return concepts, labels
+
+
+def warm_up_concepts(model, grids, labels: torch.Tensor, epochs: int, seed: int, device: str, rank: int,
+                     batch_size: int = 256, lr: float = 3e-3) -> None:
+    """Fit the concept extractor alone (align MLP, logit scale and bias) to the concept targets
+    by BCE on the pooled grids: the extractor only ever sees the pooled grid, so this is the
+    same function at a fraction of the cost of the full model's steps."""
+    extractor = model.concept_extractor.to(device).train()
+    pooled = torch.cat([
+        torch.as_tensor(np.asarray(grids[i : i + 1024], dtype=np.float32)).mean(dim=(2, 3)).cpu()
+        for i in range(0, len(grids), 1024)
+    ]) if not isinstance(grids, torch.Tensor) else grids.float().mean(dim=(2, 3)).cpu()
+    optimizer = torch.optim.AdamW(extractor.parameters(), lr=lr)
+    generator = torch.Generator().manual_seed(seed)
+    for epoch in range(epochs):
+        order = torch.randperm(len(pooled), generator=generator)
+        total = 0.0
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            x = pooled[rows].to(device)[:, :, None, None]  # a 1x1 grid pools to itself
+            loss = F.binary_cross_entropy_with_logits(extractor(x).logits, labels[rows].to(device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(rows)
+        if rank == 0 and (epoch + 1 == epochs or epoch % 10 == 0):
+            print(f"concept warm-up epoch {epoch + 1}/{epochs}: loss {total / len(pooled):.4f}", flush=True)
 
 
 def epoch_batches(dataset: CaptionGroups, batch_size: int, seed: int, epoch_key: str, rank: int, world: int):

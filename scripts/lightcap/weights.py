@@ -5,7 +5,9 @@
   `visual.`, possibly behind `module.` or `state_dict`).
 - Concept text embeddings: a `.npy` [num_concepts, joint_dim] matrix, rows in the
   order of the concept vocabulary (compute it once with CLIP's text encoder on a
-  machine that has it; `concepts.txt` of the run gives the order).
+  machine that has it; `concepts.txt` of the run gives the order), or a named
+  table: a `.txt` of the same stem next to it lists each row's concept, and the
+  run's concepts are picked from it by name (lightcap.minilm writes such pairs).
 - TinyBERT-4 (312 hidden): a Hugging Face BERT state dict (`pytorch_model.bin`
   or `.safetensors`), keys `bert.embeddings.*`, `bert.encoder.layer.N.*`.
 """
@@ -59,6 +61,17 @@ def load_concept_embeddings(model, path: str | Path, concepts: list[str]) -> Non
     if not path.is_file():
         raise FileNotFoundError(f"concept embeddings not found: {path}")
     table = torch.from_numpy(np.load(path)).float()
+    names_file = path.with_suffix(".txt")
+    if names_file.is_file():
+        # A named table (lightcap.minilm writes one): the run's concepts are picked by name.
+        names = [line.strip() for line in names_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        if len(names) != len(table):
+            raise ValueError(f"{names_file}: {len(names)} names for {len(table)} rows of {path}")
+        row = {n: i for i, n in enumerate(names)}
+        absent = [c for c in concepts if c not in row]
+        if absent:
+            raise ValueError(f"{path}: no embedding for {len(absent)} concepts, e.g. {absent[:5]}")
+        table = table[[row[c] for c in concepts]]
     expected = tuple(model.concept_extractor.concept_embeddings.shape)
     if tuple(table.shape) != expected:
         raise ValueError(f"{path}: shape {tuple(table.shape)}, expected {expected} ({len(concepts)} concepts)")
