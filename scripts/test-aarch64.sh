@@ -7,10 +7,11 @@
 #    (its real widths) on the images in LIGHTCAP_PARITY_IMAGES: first-step log-probs,
 #    concepts, greedy and beam-3 tokens (the default pack's captions there are short);
 #  - the image decoders on every format fixture;
-#  - one captioner shared by 8 threads against the serial results, and cancellation.
-# Everything else (whole-pack parity on every image, errors, damaged inputs, fuzz
-# replays, memory) runs natively in scripts/test-all.sh: it is the same Rust code on
-# either architecture, and only the kernels differ.
+#  - cancellation mid-caption, and the same engine captioning afterwards.
+# Everything else (whole-pack parity on every image, errors, damaged inputs, threads,
+# fuzz replays, memory) runs natively in scripts/test-all.sh: it is the same Rust code on
+# either architecture, and only the kernels differ. (qemu on an x86 host does not
+# reproduce ARM's weaker memory ordering, so the thread test would add little here.)
 #
 #   scripts/test-aarch64.sh            the checks above
 #   scripts/test-aarch64.sh --all      every test of the core, whole packs (long: about
@@ -26,7 +27,7 @@ if [[ "${1:-}" == --all ]]; then
     exit
 fi
 
-# Two images: the default pack's shortest caption, and a wide one with 11-token captions.
-export LIGHTCAP_PARITY_IMAGES=${LIGHTCAP_PARITY_IMAGES:-transparent.png,scene_wide.png}
+# The default pack's shortest caption (4 tokens); the tiny pack runs its full 20 there.
+export LIGHTCAP_PARITY_IMAGES=${LIGHTCAP_PARITY_IMAGES:-transparent.png}
 "${run[@]}" --lib --test parity --test formats
-"${run[@]}" --test errors -- threads_sharing_one_captioner cancellation_stops_the_caption
+"${run[@]}" --test errors -- cancellation_stops_the_caption

@@ -75,5 +75,5 @@ stage "iOS: device library, XCFramework slice, Swift syntax, package consistency
 ios/scripts/check.sh
 drop_on_ci target/aarch64-apple-ios
 
-stage "aarch64 Linux under qemu: tract's ARM kernels on small inputs (unit tests, preprocessing, tiny and default pack parity on 2 images, formats, threads)"
+stage "aarch64 Linux under qemu: tract's ARM kernels on small inputs (unit tests, preprocessing, tiny and default pack parity on one image, formats, cancellation)"
 scripts/test-aarch64.sh
