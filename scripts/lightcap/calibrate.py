@@ -1,12 +1,14 @@
 """Calibrate a pack's caption confidence: fit the manifest's `confidence` section.
 
-    python -m lightcap.calibrate --pack models/default --photos photos.json \\
-        [--inventory build/sources/inventory.json] [--write]
+    python -m lightcap.calibrate --pack models/default --dataset build/dataset/dataset.json \\
+        [--photos photos.json] [--inventory build/sources/inventory.json] [--write]
 
-Input: a pack, held-out photographs (`--photos`: a JSON list of {"path", "label"};
-`--inventory`: the `kind == "photo"` entries of `scripts/fetch-photo-sources.sh`'s
-inventory), and non-photos this script draws itself (uniform and Gaussian noise, flat
-colours, stripes, checkerboards, blurred noise, rendered text pages). Every image is
+Input: a pack, held-out photographs (`--dataset`: the validation split's photos and
+composites of the dataset the pack was trained from; `--photos`: a JSON list of {"path",
+"label"}; `--inventory`: the `kind == "photo"` entries of `scripts/fetch-photo-sources.sh`'s
+inventory, for a pack not trained on them), and non-photos this script draws itself
+(uniform and Gaussian noise, flat colours, stripes, checkerboards, blurred noise, rendered
+text pages). Every image is
 captioned by the Rust CLI (`lightcap caption --json`), which prints the features the
 core computes (`features` in each JSON line; `core/src/confidence.rs`).
 
@@ -220,8 +222,22 @@ def manifest_section(report: dict, description: str) -> dict:
     }
 
 
-def load_photos(photos: Path | None, inventory: Path | None) -> list[dict]:
+def held_out_dataset_photos(dataset: Path, split: str = "val", limit: int = 200) -> list[dict]:
+    """The photographs of a built dataset (`lightcap.build_dataset`) in a split the pack
+    was not trained on: its full-frame photos, then its composites up to `limit` in all.
+    Calibrating on photos the pack has seen would make it sure of itself on them."""
+    root = dataset.parent
+    entries = [e for e in json.loads(dataset.read_text())["images"] if e["split"] == split]
+    chosen = [e for e in entries if e["source"] == "photos"]
+    chosen += [e for e in entries if e["source"] == "composites"][:max(0, limit - len(chosen))]
+    return [{"path": str(root / e["filepath"] / e["filename"]), "label": e["sentences"][0]["raw"]}
+            for e in chosen[:limit]]
+
+
+def load_photos(photos: Path | None, inventory: Path | None, dataset: Path | None = None) -> list[dict]:
     items = []
+    if dataset:
+        items += held_out_dataset_photos(dataset)
     if photos:
         items += [{"path": p["path"], "label": p.get("label", "")} for p in json.loads(photos.read_text())]
     if inventory:
@@ -235,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pack", default="models/default")
     parser.add_argument("--photos", type=Path, help="JSON list of {path, label}")
     parser.add_argument("--inventory", type=Path, help="photo-source inventory; its kind=photo entries are used")
+    parser.add_argument("--dataset", type=Path,
+                        help="a built dataset.json; its validation split's photos and composites are used")
     parser.add_argument("--cli", default="target/debug/lightcap", help="the lightcap binary")
     parser.add_argument("--negatives-per-kind", type=int, default=16)
     parser.add_argument("--negative-unsure", type=float, default=0.9, help="share of non-photos to make unsure")
@@ -243,9 +261,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", type=Path, help="also write the full report as JSON here")
     args = parser.parse_args(argv)
 
-    photos = load_photos(args.photos, args.inventory)
+    photos = load_photos(args.photos, args.inventory, args.dataset)
     if not photos:
-        parser.error("no photos: pass --photos and/or --inventory")
+        parser.error("no photos: pass --photos, --inventory or --dataset")
     with tempfile.TemporaryDirectory() as tmp:
         negatives = write_negatives(Path(tmp), args.negatives_per_kind, args.seed)
         records = caption_features(args.cli, args.pack, [p["path"] for p in photos + negatives])

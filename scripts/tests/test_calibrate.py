@@ -85,3 +85,19 @@ def test_every_negative_kind_draws_an_rgb_image():
     assert (flat == flat[0, 0]).all()
     page = np.asarray(calibrate.negative_image("text_page", rng, size=128))
     assert page.min() < 100 < page.max(), "a text page has dark glyphs on a light page"
+
+
+def test_dataset_photos_come_from_the_held_out_split_full_frames_first(tmp_path):
+    def entry(i, split, source):
+        return {"imgid": i, "filepath": f"images/{source}", "filename": f"{i}.jpg", "split": split,
+                "source": source, "sentences": [{"raw": f"caption {i}"}]}
+    images = [entry(0, "train", "photos"), entry(1, "val", "composites"), entry(2, "val", "photos"),
+              entry(3, "val", "clipart"), entry(4, "test", "photos"), entry(5, "val", "composites")]
+    dataset = tmp_path / "dataset.json"
+    dataset.write_text(json.dumps({"dataset": 1, "seed": 0, "images": images}))
+
+    chosen = calibrate.held_out_dataset_photos(dataset, limit=2)
+    assert [p["path"] for p in chosen] == [str(tmp_path / "images/photos/2.jpg"),
+                                            str(tmp_path / "images/composites/1.jpg")]
+    assert chosen[0]["label"] == "caption 2"
+    assert len(calibrate.held_out_dataset_photos(dataset)) == 3
