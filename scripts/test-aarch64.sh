@@ -20,7 +20,7 @@
 # Linker and runner come from .cargo/config.toml; scripts/setup-toolchain.sh installs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-run=(cargo test --quiet -p lightcap --target aarch64-unknown-linux-gnu)
+run=(cargo test --quiet -p lightcap --target aarch64-unknown-linux-gnu --profile emulated)
 
 if [[ "${1:-}" == --all ]]; then
     "${run[@]}"
