@@ -17,6 +17,11 @@ caption tokens that are not padding. Why: distilling the ensemble rather than
 each head alone makes later heads complementary instead of copies of head 0,
 which is what the averaged ensemble at inference needs.
 
+--without-teacher trains the student alone, with one prediction head: CE(head 0) +
+BCE(concepts), no teacher and no distillation. The twice-as-wide teacher costs most of
+the time of a run (its own stage, then a forward in every student step): on a CPU
+without fast bf16 its stage alone takes hours, and this is the recipe that fits there.
+
 Concept vocabulary (--concept-vocabulary): `captions` (default) takes the most frequent
 caption words and labels a concept present when its words occur in a caption;
 `everyday` takes the everyday concepts of lightcap.vocabulary that the training captions
@@ -136,6 +141,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concept-warmup-epochs", type=int, default=0,
                         help="fit the concept extractor alone to its targets for this many epochs first")
     parser.add_argument("--teacher-epochs", type=int, default=8)
+    parser.add_argument("--without-teacher", action="store_true",
+                        help="train the student alone with one head: no teacher, no distillation (module doc)")
     parser.add_argument("--student-epochs", type=int, default=8, help="epochs for head 0 (whole student)")
     parser.add_argument("--head-epochs", type=int, default=2, help="epochs for each later head")
     parser.add_argument("--batch-size", type=int, default=32, help="images per batch (each with all its captions)")
@@ -167,6 +174,8 @@ def main(argv: list[str] | None = None) -> None:
     tokenizer = CaptionTokenizer()
     pad = tokenizer.special.pad
     config = get_config(args.config)
+    if args.without_teacher:
+        config = config.replace(ensemble_heads=1)
     if args.max_tokens > config.max_caption_positions:
         parser.error(f"--max-tokens {args.max_tokens} exceeds the config's {config.max_caption_positions} positions")
     examples = read_dataset(args.data, args.images_root)
@@ -181,14 +190,16 @@ def main(argv: list[str] | None = None) -> None:
         raise ValueError(f"only {len(concepts)} concept words in the training captions; K is {config.num_concepts_k}")
 
     student = build_model(config, concepts, tokenizer, args.backbone_weights)
-    teacher = build_model(teacher_config(config), concepts, tokenizer)
-    teacher.backbone.load_state_dict(student.backbone.state_dict())
+    teacher = None if args.without_teacher else build_model(teacher_config(config), concepts, tokenizer)
+    models = [m for m in (student, teacher) if m is not None]
+    if teacher is not None:
+        teacher.backbone.load_state_dict(student.backbone.state_dict())
     if args.concept_embeddings:
         from .weights import load_concept_embeddings
 
-        for m in (student, teacher):
+        for m in models:
             load_concept_embeddings(m, args.concept_embeddings, concepts)
-    else:
+    elif teacher is not None:
         # No text encoder here: fixed random unit vectors stand in for the concept text
         # embeddings (the alignment module learns to map images onto them).
         teacher.concept_extractor.concept_embeddings.copy_(student.concept_extractor.concept_embeddings)
@@ -208,7 +219,8 @@ def main(argv: list[str] | None = None) -> None:
     dataset = CaptionGroups(grids, train, tokenizer, concepts, args.max_tokens, labels)
     if args.concept_warmup_epochs > 0 and not (args.resume and (args.out / "state.pt").is_file()):
         warm_up_concepts(student, grids, dataset.labels, args.concept_warmup_epochs, args.seed, device, rank)
-        teacher.concept_extractor.load_state_dict(student.concept_extractor.state_dict())
+        if teacher is not None:
+            teacher.concept_extractor.load_state_dict(student.concept_extractor.state_dict())
     vocab = output_vocabulary(dataset.caption_ids(), pad) if args.output_vocab == "training" else None
     lookup = target_lookup(vocab, config.vocab_size, pad)
     if rank == 0 and vocab is not None:
@@ -218,7 +230,8 @@ def main(argv: list[str] | None = None) -> None:
     if vocab is not None:
         vocab = vocab.to(device)
 
-    stages = [Stage("teacher", args.teacher_epochs), Stage("student-head-0", args.student_epochs)]
+    stages = [] if teacher is None else [Stage("teacher", args.teacher_epochs)]
+    stages.append(Stage("student-head-0", args.student_epochs))
     stages += [Stage(f"student-head-{h}", args.head_epochs) for h in range(1, config.ensemble_heads)]
     if args.stop_after:
         names = [stage.name for stage in stages]
@@ -230,13 +243,17 @@ def main(argv: list[str] | None = None) -> None:
     state = None  # what --resume found, if anything
     if args.resume and state_path.is_file():
         state = torch.load(state_path, map_location="cpu", weights_only=False)
+        if (state.get("teacher") is None) != (teacher is None):
+            parser.error(f"{state_path} is from a run {'without' if teacher is not None else 'with'} a teacher; "
+                         "resume it with the same --without-teacher setting, or start a new --out")
         student.load_state_dict(state["student"])
-        teacher.load_state_dict(state["teacher"])
+        if teacher is not None:
+            teacher.load_state_dict(state["teacher"])
         done = state["done"]
         if rank == 0:
             print(f"resuming: {done}")
-    student.to(device)
-    teacher.to(device)
+    for m in models:
+        m.to(device)
 
     for stage in stages:
         start_epoch = done.get(stage.name, 0)
@@ -259,7 +276,7 @@ def main(argv: list[str] | None = None) -> None:
             schedule.step()
         for epoch in range(start_epoch, stage.epochs):
             model.train()
-            if head is not None:
+            if head is not None and teacher is not None:
                 # The teacher is a fixed target here (the model has no dropout now; eval mode keeps it so).
                 teacher.eval()
             loader = epoch_batches(dataset, args.batch_size, args.seed, f"{stage.name}/{epoch}", rank, world)
@@ -286,12 +303,13 @@ def main(argv: list[str] | None = None) -> None:
                 save_state(state_path, student, teacher, done, stage.name, optimizer)
     if rank == 0:
         if vocab is not None:
-            for m in (teacher, student):
+            for m in models:
                 m.restrict_output_vocabulary(vocab)
         meta = {"data": str(args.data), "stages": done, "output_vocab": len(vocab) if vocab is not None else "full"}
-        save_checkpoint(args.out / "teacher.pt", teacher.cpu(), concepts, **meta)
+        if teacher is not None:
+            save_checkpoint(args.out / "teacher.pt", teacher.cpu(), concepts, **meta)
         save_checkpoint(args.out / "student.pt", student.cpu(), concepts, **meta)
-        print(f"wrote {args.out / 'teacher.pt'} and {args.out / 'student.pt'}")
+        print(f"wrote {'' if teacher is None else str(args.out / 'teacher.pt') + ' and '}{args.out / 'student.pt'}")
     if world > 1:
         dist.destroy_process_group()
 
@@ -394,7 +412,7 @@ def stage_loss(wrapped, teacher, head, grid, ids, caption_image, targets, labels
                forward_precision=contextlib.nullcontext) -> torch.Tensor:
     """The loss of one batch: grid [B, ...] images, ids/targets [N, T] captions of image caption_image[n].
     The models run under `forward_precision` (bf16 autocast or nothing); losses are taken in float32."""
-    if head is None:
+    if head is None or teacher is None:  # the teacher, or a student trained without one (head 0 only)
         with forward_precision():
             logits, concepts = wrapped(grid, ids, [0], vocab, caption_image)
         return caption_loss(logits.float(), targets) + F.binary_cross_entropy_with_logits(concepts.logits.float(), labels)
@@ -442,7 +460,7 @@ def has_fast_bf16(device: str) -> bool:
 
 def save_state(path: Path, student, teacher, done, stage, optimizer) -> None:
     tmp = path.with_suffix(".tmp")
-    torch.save({"student": student.state_dict(), "teacher": teacher.state_dict(), "done": done,
+    torch.save({"student": student.state_dict(), "teacher": None if teacher is None else teacher.state_dict(), "done": done,
                 "stage": stage, "optimizer": optimizer.state_dict()}, tmp)
     tmp.replace(path)
 

@@ -159,6 +159,23 @@ def test_train_end_to_end_resume_and_evaluate(dataset, tmp_path, tokenizer):
     assert all(v >= 0 for v in scores.values())
 
 
+def test_without_teacher_trains_one_student_head_and_will_not_resume_a_distilled_run(dataset, tmp_path, tokenizer):
+    out = tmp_path / "student-alone"
+    common = ["--config", "tiny", "--data", str(dataset), "--concepts", "30", "--student-epochs", "1",
+              "--head-epochs", "1"]
+    train.main(common + ["--out", str(out), "--without-teacher"])
+    state = torch.load(out / "state.pt", weights_only=False)
+    assert state["done"] == {"student-head-0": 1} and state["teacher"] is None
+    assert not (out / "teacher.pt").exists()
+    model, _, meta = load_checkpoint(out / "student.pt", tokenizer)
+    assert len(model.heads) == 1 and meta["stages"] == {"student-head-0": 1}
+
+    distilled = tmp_path / "distilled"
+    train.main(common + ["--out", str(distilled), "--teacher-epochs", "1", "--stop-after", "teacher"])
+    with pytest.raises(SystemExit):
+        train.main(common + ["--out", str(distilled), "--without-teacher", "--resume"])
+
+
 def test_stop_after_trains_only_the_stages_up_to_it(dataset, tmp_path, tokenizer):
     out = tmp_path / "teacher-only"
     train.main(["--config", "tiny", "--data", str(dataset), "--out", str(out), "--concepts", "30",
