@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
+from .general import with_general_captions
 from .phrasing import counted, plural, with_article
 from .places import Subject
 
@@ -181,7 +182,8 @@ def _phrase(subject: Subject, n: int, with_tail: bool) -> str:
 
 
 def captions_for(placed: list[Placed], background: Background, rng: np.random.Generator) -> list[str]:
-    """3-5 different captions; every one names every pasted subject (or its plural)."""
+    """3-5 different captions; every one names every pasted subject (or its plural), every
+    second one by its general word where it has one ("a bird" for "a blackbird")."""
     groups = _grouped(placed)
     full = _listing([_phrase(s, n, True) for s, n in groups])
     short = _listing([_phrase(s, n, False) for s, n in groups])
@@ -205,7 +207,7 @@ def captions_for(placed: list[Placed], background: Background, rng: np.random.Ge
     unique = list(dict.fromkeys(o for o in others if o != first))
     count = int(rng.choice([3, 4, 4, 5]))
     picked = rng.choice(len(unique), size=min(count - 1, len(unique)), replace=False)
-    return [first, *(unique[i] for i in sorted(picked))]
+    return with_general_captions([first, *(unique[i] for i in sorted(picked))], [s.noun for s, _ in groups])
 
 
 # ----------------------------------------------------------------------------- batches

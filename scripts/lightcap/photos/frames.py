@@ -14,13 +14,15 @@ import numpy as np
 from PIL import Image, ImageEnhance, ImageOps
 
 from ..sources.items import Item
+from .general import with_general_captions
 from .phrasing import clean_line, description_clause, landmark_phrase, photo_phrasings, split_title, with_article
 
 SIZE = 224
 
 
 def captions_for(item: Item, rng: np.random.Generator) -> list[str]:
-    """The source's text as one short line, and the label said two or three ways."""
+    """The source's text as one short line, and the label said two or three ways; every
+    second caption names it by its general word where it has one."""
     captions: list[str] = []
     if item.source == "gcompris" and ". " in item.text:
         title, paragraph = split_title(item.text)
@@ -44,7 +46,7 @@ def captions_for(item: Item, rng: np.random.Generator) -> list[str]:
             captions.append(photo_phrasings(label_np, rng, 2)[1])
     else:
         captions += photo_phrasings(with_article(clean_line(item.label)), rng, 3)
-    return list(dict.fromkeys(c for c in captions if c))
+    return with_general_captions(list(dict.fromkeys(c for c in captions if c)), [item.label])
 
 
 def _open_rgb(path: str) -> Image.Image:
