@@ -3,7 +3,7 @@
 # tract's ARM kernels give the same captions as x86, not a timing (emulation is ~50x
 # slower). Also prints the stripped size of the aarch64 release library, the closest
 # this machine gets to the Android .so (linking that needs the NDK). For timings on a
-# phone, see the README ("Performance", on a phone).
+# phone, see docs/performance.md ("On a phone, and on ARM here").
 #
 #   scripts/bench-aarch64.sh [IMAGE...]        (default: tests/images/*.png)
 set -euo pipefail

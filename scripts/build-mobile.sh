@@ -14,7 +14,7 @@
 # Without an Android NDK or Xcode (as on CI) only static libraries can be built:
 # the system clang assembles tract's hand-written kernels for each target, and no
 # linker is needed. With ANDROID_NDK_HOME set, the NDK's clang is used instead and
-# Android also gets liblightcap_ffi.so (what the AAR ships; see android/README.md).
+# Android also gets liblightcap_ffi.so (what the AAR ships; see docs/app-developers.md).
 # On a Mac, Xcode's clang and SDKs are found by the cc crate through xcrun.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -57,7 +57,7 @@ RUSTC_WORKSPACE_WRAPPER=$(rustup which clippy-driver)
 CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 export RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
 
-stage "Rust: lints (clippy -D warnings), unit, integration, parity (tiny and default packs), image formats, fuzz replays, memory, CLI"
+stage "Rust: lints (clippy -D warnings), unit, integration, parity (tiny and default packs), image formats, fuzz replays, memory, CLI, documentation examples (doc tests, CLI lines)"
 cargo test --workspace --quiet
 stage "Rust: one captioner shared by 8 threads, 100 captions each, equals serial"
 cargo test --workspace --quiet -- --ignored eight_threads_captioning_a_hundred_images_each_match_serial
@@ -65,10 +65,10 @@ cargo test --workspace --quiet -- --ignored eight_threads_captioning_a_hundred_i
 stage "Leaks: the binding layer's engine and caption loop under valgrind memcheck"
 scripts/check-leaks.sh
 
-stage "Bindings: Kotlin on the JVM, Swift header and syntax"
+stage "Bindings: Kotlin on the JVM (the documentation's examples too), Swift header and syntax"
 scripts/test-bindings.sh
 
-stage "Python: model, export, training, evaluation"
+stage "Python: model, export, training, evaluation; documentation links and Kotlin examples"
 "$py" -m pytest -q scripts/tests
 
 stage "Parity at paper size: lightcap-rn50 (random weights) exported, then run by the Rust core"

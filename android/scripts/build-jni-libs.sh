@@ -2,7 +2,7 @@
 # Everything the `lightcap` module needs from Rust, on a machine with the Android NDK:
 #   android/lightcap/build/jniLibs/{arm64-v8a,x86_64}/liblightcap_ffi.so   (release, stripped)
 #   android/lightcap/build/generated/uniffi/kotlin/                        (uniffi, Android flavour)
-# Run it before Gradle, or let Gradle run it (see android/README section in the main README).
+# Run it before Gradle, or let Gradle run it (see the Android section of docs/app-developers.md).
 #
 # Needs: ANDROID_NDK_HOME (NDK version = `ndk` in gradle/libs.versions.toml) and
 # `cargo install cargo-ndk --version 4.1.2`. armeabi-v7a is left out: tract's 32-bit ARM

@@ -45,6 +45,17 @@ pub fn preprocess_image(image: ImageInput<'_>, size: usize, max_pixels: u64) -> 
     Ok(preprocess::to_model_input(&decoded, size))
 }
 
+/// The README's Rust examples, run as doc tests so they cannot drift from the API
+/// (`cargo test --doc`; they run from `core/`, hence their `../models/default`).
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
+/// The app developers' guide's Rust examples, run as doc tests.
+#[doc = include_str!("../../docs/app-developers.md")]
+#[cfg(doctest)]
+pub struct AppDevelopersGuideDoctests;
+
 // One `Captioner` serves many threads: this fails to compile if that stops being true.
 const _: () = {
     const fn assert_send_sync<T: Send + Sync>() {}

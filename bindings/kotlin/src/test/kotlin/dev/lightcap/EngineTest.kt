@@ -128,6 +128,26 @@ class EngineTest {
     }
 
     @Test
+    fun theDocumentationExamplesRun() {
+        val spoken = mutableListOf<String>()
+        val updates = mutableListOf<CaptionUpdate>()
+        runBlocking {
+            readmeExample(
+                packDir.path,
+                image("scene_wide.png").readBytes(),
+                image("small.png").path,
+                announce = { spoken += it },
+                render = { updates += it },
+            )
+        }
+        assertTrue(spoken.single().isNotBlank())
+        assertIs<CaptionUpdate.Done>(updates.last())
+        val partials = mutableListOf<String>()
+        val said = streamingExample(engine, image("small.png").path) { partials += it }
+        assertTrue(said.isNotBlank() && partials.isNotEmpty())
+    }
+
+    @Test
     fun captionsMatchTheRustCore() {
         assertTrue(expected.size >= 10, "expected results for several images and beams")
         for (want in expected) {
