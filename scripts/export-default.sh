@@ -11,7 +11,7 @@ run=${1:-build/default-run}
 scripts/setup-python.sh
 export PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}"
 py=.venv/bin/python
-version=0.2.0
+version=0.3.0
 about="EfficientNet-Lite0 (ImageNet, frozen) + LightCap fusion model, trained on photos, photo composites, clip art, emoji and procedural scenes, everyday concepts from the ImageNet classifier and MiniLM (scripts/train-default.sh)"
 
 "$py" -m lightcap.export --checkpoint "$run/student.pt" --out "$run/pack-f32" --version "$version" \
