@@ -254,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", type=Path,
                         help="a built dataset.json; its validation split's photos and composites are used")
     parser.add_argument("--cli", default="target/debug/lightcap", help="the lightcap binary")
-    parser.add_argument("--negatives-per-kind", type=int, default=16)
+    parser.add_argument("--negatives-per-kind", type=int, default=32,
+                        help="non-photos drawn of each kind (16 left the threshold at the mercy of a few images)")
     parser.add_argument("--negative-unsure", type=float, default=0.9, help="share of non-photos to make unsure")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--write", action="store_true", help="store the section in the pack's manifest.json")

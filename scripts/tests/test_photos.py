@@ -129,7 +129,7 @@ def test_general_captions_replace_nouns_with_their_articles_and_plurals():
     assert general.generalise("the sumatran tiger at night", ["sumatran tiger"]) == "a tiger at night"
     captions = ["a blackbird on a beach", "a photo of a blackbird", "a blackbird", "a picture of a blackbird"]
     assert general.with_general_captions(captions, ["blackbird"]) == \
-        ["a blackbird on a beach", "a photo of a bird", "a bird", "a picture of a bird"]
+        ["a blackbird on a beach", "a photo of a bird", "a blackbird", "a picture of a bird"]
 
 
 def test_a_repeated_cutout_is_counted():

@@ -6,7 +6,7 @@
   pasted where;
 - `phrasing`: noun phrases, plurals and caption templates both use;
 - `general`: the everyday word for a fine name ("a bird" for "a blackbird"), which every
-  caption but the first of both uses;
+  second caption of both uses;
 - `places`: the place phrase of each background ("on a beach") and which cut-outs and
   backgrounds composites may use.
 

@@ -182,8 +182,8 @@ def _phrase(subject: Subject, n: int, with_tail: bool) -> str:
 
 
 def captions_for(placed: list[Placed], background: Background, rng: np.random.Generator) -> list[str]:
-    """3-5 different captions; every one names every pasted subject (or its plural), all
-    but the first by its general word where it has one ("a bird" for "a blackbird")."""
+    """3-5 different captions; every one names every pasted subject (or its plural), every
+    second one by its general word where it has one ("a bird" for "a blackbird")."""
     groups = _grouped(placed)
     full = _listing([_phrase(s, n, True) for s, n in groups])
     short = _listing([_phrase(s, n, False) for s, n in groups])

@@ -22,7 +22,7 @@ SIZE = 224
 
 def captions_for(item: Item, rng: np.random.Generator) -> list[str]:
     """The source's text as one short line, and the label said two or three ways; every
-    caption but the first names it by its general word where it has one."""
+    second caption names it by its general word where it has one."""
     captions: list[str] = []
     if item.source == "gcompris" and ". " in item.text:
         title, paragraph = split_title(item.text)

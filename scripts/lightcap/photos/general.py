@@ -4,8 +4,8 @@
 Why: the photo sources name each object once, often finely ("a holm oak", "a crowned
 crane"), and the test split holds objects the model never saw. Trained on the fine
 names alone, the captioner says the fine name of some training object that looks alike
-("a great blue heron" for a crow): wrong, and said as if sure. All of a photo's
-captions but the first use the everyday word instead (the most specific everyday concept above the
+("a great blue heron" for a crow): wrong, and said as if sure. Some of each photo's
+captions use the everyday word instead (the most specific everyday concept above the
 noun's head word in WordNet), so for an unseen bird the probability mass of all bird
 captions lands on "bird". Vague concepts ("device", "equipment") are never used: "a
 photo of a device" names a pair of pliers in WordNet, but tells a listener nothing.
@@ -131,8 +131,7 @@ def generalise(caption: str, nouns: list[str]) -> str:
 
 
 def with_general_captions(captions: list[str], nouns: list[str]) -> list[str]:
-    """Every caption but the first (which keeps the source's own words) in its general
-    form. An object the model has seen keeps its fine name in one caption of three to
-    five; an object it has not seen gets the word its whole kind shares."""
-    out = [generalise(c, nouns) if i else c for i, c in enumerate(captions)]
+    """Every second caption (the 2nd, 4th, ...) in its general form: the first keeps the
+    source's own words. Same count, so training time does not change."""
+    out = [generalise(c, nouns) if i % 2 == 1 else c for i, c in enumerate(captions)]
     return list(dict.fromkeys(out))
