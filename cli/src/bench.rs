@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use lightcap::{CaptionOptions, Captioner, ImageInput};
+use lightcap::{CaptionOptions, Captioner, ConstantForm, ImageInput};
 use serde_json::{Value, json};
 
 use crate::{PackArg, heap_meter};
@@ -80,6 +80,7 @@ pub(crate) fn run(args: &BenchArgs, pack: &Path) -> Result<ExitCode, String> {
         captioner = Some(c);
     }
     let captioner = captioner.expect("loaded at least once");
+    let heap_with_loaded_pack = heap_meter::restart_peak();
     let peak_while_loading = peak_rss_mb();
     let images: Vec<(PathBuf, Vec<u8>)> = args
         .images
@@ -167,8 +168,10 @@ pub(crate) fn run(args: &BenchArgs, pack: &Path) -> Result<ExitCode, String> {
             mb(with_pack),
         );
     }
+    let constants = print_constants(&captioner, heap_with_loaded_pack);
     if let Some(path) = &args.json {
         let report = json!({
+            "constants": constants,
             "pack": pack, "model": captioner.manifest().model.name,
             "images": args.images, "runs": args.runs, "threads": 1,
             "load_ms": load_summary, "beams": per_beam,
@@ -179,4 +182,59 @@ pub(crate) fn run(args: &BenchArgs, pack: &Path) -> Result<ExitCode, String> {
             .map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where the loaded pack's heap goes: the graphs' constants by graph and form, and the
+/// largest of them. Returns the same as JSON.
+fn print_constants(captioner: &Captioner, heap_with_pack: usize) -> Value {
+    let constants = captioner.constant_tensors();
+    let form = |f: ConstantForm| match f {
+        ConstantForm::Plain => "plain".to_string(),
+        ConstantForm::Packed { copies } => format!("packed x{copies}"),
+        ConstantForm::Other => "other".to_string(),
+    };
+    let mut totals: Vec<(String, usize, usize)> = Vec::new();
+    for c in &constants {
+        let key = format!(
+            "{} {}",
+            c.graph,
+            form(c.form).split(' ').next().unwrap_or("")
+        );
+        match totals.iter_mut().find(|(k, _, _)| *k == key) {
+            Some((_, bytes, count)) => {
+                *bytes += c.bytes;
+                *count += 1;
+            }
+            None => totals.push((key, c.bytes, 1)),
+        }
+    }
+    let all: usize = constants.iter().map(|c| c.bytes).sum();
+    println!(
+        "constants: {:.1} MB of the {:.1} MB of heap the loaded pack holds",
+        mb(all),
+        mb(heap_with_pack)
+    );
+    for (key, bytes, count) in &totals {
+        println!("  {key:<16} {:>8.1} MB in {count} tensors", mb(*bytes));
+    }
+    println!("  largest:");
+    for c in constants.iter().take(8) {
+        println!(
+            "  {:>8.1} MB  {:<8} {:<10} {:<12} {:?} {}",
+            mb(c.bytes),
+            c.graph,
+            form(c.form),
+            c.datum_type,
+            c.shape,
+            c.node
+        );
+    }
+    let rows: Vec<Value> = constants
+        .iter()
+        .map(|c| {
+            json!({"graph": c.graph, "node": c.node, "datum_type": c.datum_type,
+                   "shape": c.shape, "form": form(c.form), "bytes": c.bytes})
+        })
+        .collect();
+    json!({"total_mb": mb(all), "heap_with_pack_mb": mb(heap_with_pack), "tensors": rows})
 }

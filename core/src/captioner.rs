@@ -15,6 +15,7 @@ use crate::options::CaptionOptions;
 use crate::pack::{LoadedPack, PackFiles, Plan};
 use crate::panic_guard::catch_panic;
 use crate::preprocess::{self, ImageInput};
+use crate::vocabulary::DecoderVocabulary;
 
 /// A model pack loaded and ready to caption.
 ///
@@ -25,6 +26,7 @@ use crate::preprocess::{self, ImageInput};
 pub struct Captioner {
     pack: LoadedPack,
     calibration: Calibration,
+    vocabulary: DecoderVocabulary,
 }
 
 /// One concept the vision graph saw.
@@ -122,7 +124,12 @@ impl Captioner {
             pack.manifest.model.version,
             started.elapsed()
         );
-        Ok(Captioner { pack, calibration })
+        let vocabulary = DecoderVocabulary::for_tokenizer(&pack.manifest.tokenizer);
+        Ok(Captioner {
+            pack,
+            calibration,
+            vocabulary,
+        })
     }
 
     /// How this pack turns features into a confidence, and its `unsure` threshold.
@@ -132,6 +139,15 @@ impl Captioner {
 
     pub fn manifest(&self) -> &Manifest {
         &self.pack.manifest
+    }
+
+    /// Every constant tensor the loaded graphs hold (weights, as tract keeps them to
+    /// run), largest first: where the loaded pack's memory goes (`lightcap bench`).
+    pub fn constant_tensors(&self) -> Vec<crate::ConstantTensor> {
+        let mut all = crate::footprint::constants("vision", &self.pack.vision);
+        all.extend(crate::footprint::constants("decoder", &self.pack.decoder));
+        all.sort_by_key(|c| std::cmp::Reverse(c.bytes));
+        all
     }
 
     /// The pack's concept vocabulary.
@@ -175,31 +191,39 @@ impl Captioner {
 
         let mark = Instant::now();
         let special = manifest.tokenizer.special_ids;
+        // The search runs in the decoder's ids; [CLS] and [SEP] are in every decoder
+        // (the manifest is checked), a banned token the decoder lacks needs no ban.
+        let vocabulary = &self.vocabulary;
+        let decoder_id = |token: u32| vocabulary.to_decoder(token);
+        let sep = decoder_id(special.sep).expect("the manifest check keeps [SEP]");
         let search = Search {
-            cls: special.cls,
-            sep: special.sep,
-            never_generate: manifest.tokenizer.never_generate.clone(),
+            cls: decoder_id(special.cls).expect("the manifest check keeps [CLS]"),
+            sep,
+            never_generate: (manifest.tokenizer.never_generate.iter())
+                .filter_map(|&t| decoder_id(t))
+                .collect(),
             max_length,
             min_length: options.min_length,
             beam_size: options.beam_size,
             length_penalty: options.length_penalty,
             no_repeat_ngram_size: options.no_repeat_ngram_size,
         };
+        // Generated decoder ids as tokenizer ids, [SEP] left out.
+        let caption_tokens = |ids: &[u32]| -> Vec<u32> {
+            ids.iter()
+                .filter(|&&id| id != sep)
+                .map(|&id| vocabulary.to_token(id))
+                .collect()
+        };
         let mut stepper = self.stepper(&vision)?;
         let mut on_step = |tokens: &[u32]| {
             cancel.check()?;
-            let body = tokens.strip_suffix(&[special.sep]).unwrap_or(tokens);
-            on_partial(&self.detokenize(body)?);
+            on_partial(&self.detokenize(&caption_tokens(tokens))?);
             Ok(())
         };
         let best = search.run(&mut stepper, &mut on_step)?;
-        let finished = best.tokens.last() == Some(&special.sep);
-        let token_ids: Vec<u32> = best
-            .tokens
-            .iter()
-            .copied()
-            .filter(|&t| t != special.sep)
-            .collect();
+        let finished = best.tokens.last() == Some(&sep);
+        let token_ids = caption_tokens(&best.tokens);
         let text = self.detokenize(&token_ids)?;
         let tokens = token_ids
             .iter()
@@ -230,8 +254,9 @@ impl Captioner {
         })
     }
 
-    /// Log-probabilities of the first token ([CLS] fed) for an image: what the
-    /// parity tests compare with the PyTorch reference. Not needed by apps.
+    /// Log-probabilities of the first token ([CLS] fed) for an image, one per tokenizer
+    /// id (-inf for a token the decoder does not have): what the parity tests compare
+    /// with the PyTorch reference. Not needed by apps.
     #[doc(hidden)]
     pub fn first_step_log_probs(&self, image: ImageInput<'_>) -> Result<Vec<f32>> {
         let decoded = preprocess::decode(image, crate::DEFAULT_MAX_IMAGE_PIXELS)?;
@@ -239,8 +264,13 @@ impl Captioner {
             &decoded,
             self.pack.manifest.image.size,
         ))?;
-        self.stepper(&vision)?
-            .step(&[self.pack.manifest.tokenizer.special_ids.cls])
+        let cls = self.pack.manifest.tokenizer.special_ids.cls;
+        let cls = self
+            .vocabulary
+            .to_decoder(cls)
+            .expect("the manifest check keeps [CLS]");
+        let row = self.stepper(&vision)?.step(&[cls])?;
+        Ok(self.vocabulary.to_tokenizer_row(row))
     }
 
     /// A decoder stepper over this image's prefix cache (shared, not copied).
@@ -353,7 +383,7 @@ impl<'a> TractStepper<'a> {
             prefix_values,
             past_keys: empty.clone(),
             past_values: empty,
-            vocab: manifest.tokenizer.vocab_size,
+            vocab: manifest.tokenizer.decoder_vocab_size(),
             steps: 0,
         })
     }

@@ -16,7 +16,8 @@
 //! Layout: `pack` loads and checks a pack against `manifest` (the contract with
 //! the Python exporter); `preprocess` turns images into the model's input;
 //! `captioner` runs the vision graph once and the decoder step per token;
-//! `decode` holds the greedy and beam search rules; `confidence` turns what the
+//! `decode` holds the greedy and beam search rules, over the decoder's own token ids
+//! (`vocabulary` maps them to the tokenizer's); `confidence` turns what the
 //! model produced for a caption into a calibrated confidence and an `unsure` flag.
 
 mod captioner;
@@ -24,16 +25,19 @@ pub mod confidence;
 mod decode;
 mod dequantize;
 mod error;
+mod footprint;
 pub mod manifest;
 mod options;
 mod pack;
 mod panic_guard;
 mod prepack;
 mod preprocess;
+mod vocabulary;
 
 pub use captioner::{CancelToken, Caption, Captioner, Concept, Timings};
 pub use confidence::{Calibration, ConfidenceFeatures};
 pub use error::{Error, Result};
+pub use footprint::{ConstantForm, ConstantTensor};
 pub use options::{CaptionOptions, DEFAULT_MAX_IMAGE_PIXELS, MAX_BEAM_SIZE};
 pub use pack::PackFiles;
 pub use preprocess::{ImageInput, PixelFormat, RawFrame};

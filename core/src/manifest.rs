@@ -88,6 +88,20 @@ pub struct TokenizerSpec {
     pub vocab_size: usize,
     pub special_ids: SpecialIds,
     pub never_generate: Vec<u32>,
+    /// The tokenizer ids the decoder graph has rows for, ascending, when it carries
+    /// fewer than `vocab_size` (the decoder's ids are then positions in this list; see
+    /// the `vocabulary` module). Absent: the decoder has every token.
+    #[serde(default)]
+    pub decoder_token_ids: Option<Vec<u32>>,
+}
+
+impl TokenizerSpec {
+    /// Rows of the decoder's log-probs.
+    pub fn decoder_vocab_size(&self) -> usize {
+        self.decoder_token_ids
+            .as_ref()
+            .map_or(self.vocab_size, Vec::len)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -268,6 +282,26 @@ impl Manifest {
             return bad(format!(
                 "`never_generate` holds {id}, outside the vocabulary or [SEP]"
             ));
+        }
+        if let Some(ids) = &t.decoder_token_ids {
+            if !ids.windows(2).all(|w| w[0] < w[1]) {
+                return bad(
+                    "`tokenizer.decoder_token_ids` must be ascending, without repeats".into(),
+                );
+            }
+            if let Some(id) = ids.last().filter(|&&id| id as usize >= t.vocab_size) {
+                return bad(format!(
+                    "`tokenizer.decoder_token_ids` holds {id}, outside the vocabulary of {}",
+                    t.vocab_size
+                ));
+            }
+            for (token, id) in [("[CLS]", s.cls), ("[SEP]", s.sep)] {
+                if ids.binary_search(&id).is_err() {
+                    return bad(format!(
+                        "`tokenizer.decoder_token_ids` lacks {token} ({id}), which every caption needs"
+                    ));
+                }
+            }
         }
         let d = &self.decoding;
         if d.max_positions < 2 || d.max_length == 0 || d.max_length >= d.max_positions {

@@ -433,7 +433,7 @@ pub(crate) mod contract {
                     t(
                         "log_probs",
                         DType::F32,
-                        vec![N("batch".into()), F(m.tokenizer.vocab_size)],
+                        vec![N("batch".into()), F(m.tokenizer.decoder_vocab_size())],
                     ),
                     t("present_keys", DType::F32, cache("total")),
                     t("present_values", DType::F32, cache("total")),

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use lightcap::{
     CancelToken, CaptionOptions, Captioner, Error, ImageInput, PackFiles, PixelFormat, RawFrame,
 };
-use serde_json::Value;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 fn repo() -> PathBuf {
@@ -253,6 +253,45 @@ fn tokenizer_and_vocabulary_mismatch_is_refused() {
     let err = load_err(&edit);
     assert!(
         matches!(&err, Error::InvalidPack { file, .. } if file == "concepts.txt"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_decoder_token_list_must_be_ordered_in_range_and_match_the_graph() {
+    let problem = |ids: Value| {
+        let mut edit = PackEdit::new();
+        edit.manifest["tokenizer"]["decoder_token_ids"] = ids;
+        match load_err(&edit) {
+            Error::InvalidPack { file, problem } => {
+                assert_eq!(file, "manifest.json");
+                problem
+            }
+            other => panic!("expected InvalidPack, got {other:?}"),
+        }
+    };
+    for (ids, expected) in [
+        (json!([101, 102, 2000, 1037]), "must be ascending"),
+        (json!([101, 101, 102]), "must be ascending"),
+        (
+            json!([101, 102, 30522]),
+            "holds 30522, outside the vocabulary",
+        ),
+        (json!([101, 1037, 2000]), "lacks [SEP] (102)"),
+        (json!([102, 1037]), "lacks [CLS] (101)"),
+    ] {
+        let found = problem(ids.clone());
+        assert!(found.contains(expected), "{ids}: {found}");
+    }
+
+    // A well-formed list for a decoder that scores all 30,522 tokens: the manifest's own
+    // graph signature no longer matches what the list implies.
+    let mut edit = PackEdit::new();
+    edit.manifest["tokenizer"]["decoder_token_ids"] = json!([101, 102, 1037]);
+    let err = load_err(&edit);
+    assert!(
+        matches!(&err, Error::TensorMismatch { tensor, problem, .. }
+            if tensor == "log_probs" && problem.contains("[batch, 3]")),
         "{err}"
     );
 }

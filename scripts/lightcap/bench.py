@@ -29,6 +29,7 @@ import torch
 
 from .decoding import DecodeOptions, TorchStepper, decode
 from .preprocess import preprocess_file
+from .prune import search_ids
 
 
 class OrtStepper:
@@ -60,10 +61,12 @@ def summary(ms: list[float]) -> dict:
             "min": ordered[0], "max": ordered[-1], "n": len(ordered)}
 
 
-def time_engine(vision, step_for, pixels: list[np.ndarray], manifest: dict, beams: list[int], runs: int) -> dict:
-    """vision(pixels) -> prefix; step_for(prefix) -> stepper. Times per image and beam."""
-    tok = manifest["tokenizer"]
-    cls, sep = tok["special_ids"]["cls"], tok["special_ids"]["sep"]
+def time_engine(vision, step_for, pixels: list[np.ndarray], manifest: dict, beams: list[int], runs: int,
+                pack_graphs: bool = True) -> dict:
+    """vision(pixels) -> prefix; step_for(prefix) -> stepper. Times per image and beam.
+    pack_graphs: the stepper runs the pack's decoder, whose ids may be pruned (lightcap.prune);
+    False for the PyTorch model, which scores the whole tokenizer vocabulary."""
+    cls, sep, never_generate = search_ids(manifest, pruned=pack_graphs)
     out = {"vision_ms": [], "beams": {}}
     for beam in beams:
         options = DecodeOptions(max_length=manifest["decoding"]["max_length"], beam_size=beam)
@@ -75,7 +78,7 @@ def time_engine(vision, step_for, pixels: list[np.ndarray], manifest: dict, beam
                 seen = time.perf_counter()
                 stepper = step_for(prefix)
                 hyp = decode(stepper.step, stepper.reorder, stepper.initial_cache(), cls, sep,
-                             tok["never_generate"], options)
+                             never_generate, options)
                 end = time.perf_counter()
                 if run:
                     totals.append((end - start) * 1e3)
@@ -200,7 +203,8 @@ def main(argv: list[str] | None = None) -> None:
         model = random_model(args.torch_config, CaptionTokenizer(), seed=0)[0]
     if model is not None:
         vision_fn, stepper_fn = torch_engine(model)
-        report["engines"]["pytorch"] = time_engine(vision_fn, stepper_fn, pixels, manifest, beams, args.runs)
+        report["engines"]["pytorch"] = time_engine(vision_fn, stepper_fn, pixels, manifest, beams, args.runs,
+                                                   pack_graphs=False)
         report["vision_gflop"] = vision_flops(model, size) / 1e9
 
     print_table(report, beams)

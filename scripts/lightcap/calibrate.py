@@ -293,7 +293,9 @@ def main(argv: list[str] | None = None) -> int:
         manifest_path = Path(args.pack) / "manifest.json"
         manifest = json.loads(manifest_path.read_text())
         manifest["confidence"] = section
-        manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+        from .export import write_manifest  # torch, only when writing
+
+        write_manifest(manifest_path, manifest)
         print(f"wrote the confidence section of {manifest_path}")
     return 0
 

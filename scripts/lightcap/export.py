@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import torch
@@ -21,6 +22,7 @@ from torch import nn
 from .checkpoint import load_checkpoint, random_model
 from .config import LightCapConfig
 from .model import LightCap
+from .prune import pruned_decoder_model, reachable_token_ids
 from .text import CaptionTokenizer
 
 FORMAT_VERSION = 1
@@ -59,7 +61,8 @@ def tensor_spec(name: str, dtype: str, shape: list) -> dict:
     return {"name": name, "dtype": dtype, "shape": shape}
 
 
-def graph_specs(config: LightCapConfig) -> dict:
+def graph_specs(config: LightCapConfig, decoder_vocab_size: int | None = None) -> dict:
+    """The graphs' signatures; `decoder_vocab_size`: the pruned decoder's rows (lightcap.prune)."""
     c = config
     prefix = [c.layers, 1, c.heads, c.prefix_len, c.head_dim]
     past = [c.layers, "batch", c.heads, "past", c.head_dim]
@@ -85,7 +88,7 @@ def graph_specs(config: LightCapConfig) -> dict:
                 tensor_spec("past_values", "f32", past),
             ],
             "outputs": [
-                tensor_spec("log_probs", "f32", ["batch", c.vocab_size]),
+                tensor_spec("log_probs", "f32", ["batch", decoder_vocab_size or c.vocab_size]),
                 tensor_spec("present_keys", "f32", present),
                 tensor_spec("present_values", "f32", present),
             ],
@@ -93,10 +96,12 @@ def graph_specs(config: LightCapConfig) -> dict:
     }
 
 
-def export_graphs(model: LightCap, out_dir: Path) -> None:
+def export_graphs(model: LightCap, out_dir: Path, decoder_model: LightCap | None = None) -> None:
+    """decoder_model: a pruned copy of `model` for the decoder graph (lightcap.prune)."""
     model = model.eval()
+    decoder_model = (decoder_model or model).eval()
     c = model.config
-    specs = graph_specs(c)
+    specs = graph_specs(c, decoder_model.config.vocab_size)
     image = torch.rand(1, 3, c.image_size, c.image_size)
     with torch.no_grad():
         prefix = model.encode_prefix(model.backbone_grid(image))
@@ -111,10 +116,10 @@ def export_graphs(model: LightCap, out_dir: Path) -> None:
     )
     # Traced with 2 beams, 3 cached tokens and 1 new token; all three are dynamic.
     beams, past = 2, 3
-    ids = torch.full((beams, 1), 1037, dtype=torch.long)
+    ids = torch.full((beams, 1), min(1037, decoder_model.config.vocab_size - 1), dtype=torch.long)
     cache = torch.randn(c.layers, beams, c.heads, past, c.head_dim)
     torch.onnx.export(
-        DecoderStepGraph(model),
+        DecoderStepGraph(decoder_model),
         (ids, prefix.keys, prefix.values, cache, cache.clone()),
         str(out_dir / DECODER_FILE),
         input_names=[s["name"] for s in specs["decoder"]["inputs"]],
@@ -145,15 +150,20 @@ def sha256_file(path: Path) -> str:
 
 def export_pack(model: LightCap, concepts: list[str], tokenizer: CaptionTokenizer, out_dir: Path,
                 version: str = "0.1.0", license: str = "Apache-2.0", description: str = "",
-                max_length: int = 20, int8: bool = False) -> dict:
+                max_length: int = 20, int8: bool = False, prune: bool = True) -> dict:
     """Write a complete pack to out_dir and return its manifest. int8: store the weights that
-    lie on a per-channel int8 grid (see lightcap.quantize.fake_quantize_) as int8."""
+    lie on a per-channel int8 grid (see lightcap.quantize.fake_quantize_) as int8. prune: the
+    decoder keeps only the word-embedding rows of tokens it can read or generate
+    (lightcap.prune; nothing is pruned from a model whose every token is reachable)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     c = model.config
     if len(concepts) != model.num_concepts:
         raise ValueError(f"{len(concepts)} concept names for a model with {model.num_concepts} concepts")
-    export_graphs(model, out_dir)
+    special = tokenizer.special
+    decoder_token_ids = reachable_token_ids(model, [special.cls, special.sep]) if prune else None
+    decoder_model = pruned_decoder_model(model, decoder_token_ids) if decoder_token_ids else None
+    export_graphs(model, out_dir, decoder_model)
     if int8:
         from .quantize import int8_initializers
 
@@ -161,7 +171,6 @@ def export_pack(model: LightCap, concepts: list[str], tokenizer: CaptionTokenize
             int8_initializers(out_dir / name)
     tokenizer.write(out_dir / "tokenizer.json")
     (out_dir / "concepts.txt").write_text("".join(f"{name}\n" for name in concepts), encoding="utf-8")
-    special = tokenizer.special
     files = ["tokenizer.json", "concepts.txt", VISION_FILE, DECODER_FILE]
     manifest = {
         "format": "lightcap-pack",
@@ -186,15 +195,24 @@ def export_pack(model: LightCap, concepts: list[str], tokenizer: CaptionTokenize
             "special_ids": {"pad": special.pad, "unk": special.unk, "cls": special.cls,
                             "sep": special.sep, "mask": special.mask},
             "never_generate": tokenizer.never_generate,
+            **({"decoder_token_ids": decoder_token_ids} if decoder_token_ids else {}),
         },
         "decoding": {"max_length": max_length, "max_positions": c.max_caption_positions},
         "cache": {"layers": c.layers, "heads": c.heads, "head_dim": c.head_dim, "prefix_len": c.prefix_len},
-        "graphs": graph_specs(c),
+        "graphs": graph_specs(c, len(decoder_token_ids) if decoder_token_ids else None),
         "files": [{"path": name, "sha256": sha256_file(out_dir / name),
                    "bytes": (out_dir / name).stat().st_size} for name in files],
     }
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    write_manifest(out_dir / "manifest.json", manifest)
     return manifest
+
+
+def write_manifest(path: Path, manifest: dict) -> None:
+    """manifest.json, indented, with the decoder's long list of token ids on one line."""
+    text = json.dumps(manifest, indent=2)
+    text = re.sub(r'"decoder_token_ids": \[[^\]]*\]',
+                  lambda m: '"decoder_token_ids": ' + json.dumps(json.loads(m.group(0).split(":", 1)[1])), text)
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -206,6 +224,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--version", default="0.1.0")
     parser.add_argument("--int8", action="store_true", help="weight-only int8 pack (about a quarter of the size)")
+    parser.add_argument("--full-vocabulary", action="store_true",
+                        help="keep all word-embedding rows in the decoder (default: only the reachable ones)")
     parser.add_argument("--name", help="model name in the manifest (default: the config's)")
     parser.add_argument("--description", help="model description in the manifest")
     parser.add_argument("--golden", type=Path, help="also write golden parity files here")
@@ -229,7 +249,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.name:
         model.config = model.config.replace(name=args.name)
     description = args.description or description
-    manifest = export_pack(model, concepts, tokenizer, args.out, args.version, license, description, int8=args.int8)
+    manifest = export_pack(model, concepts, tokenizer, args.out, args.version, license, description, int8=args.int8,
+                           prune=not args.full_vocabulary)
     total = sum(f["bytes"] for f in manifest["files"])
     print(f"wrote {args.out} ({total / 1e6:.1f} MB)")
     if args.golden:

@@ -132,3 +132,57 @@ def test_int8_grid_round_trips_and_leaves_off_grid_tensors_alone():
     axis, q2, _ = _grid_axis(on_grid)
     assert axis == 1 and np.array_equal(q2, q.numpy())
     assert _grid_axis(w.numpy()) is None
+
+
+@torch.no_grad()
+def test_a_pruned_decoder_scores_only_reachable_tokens_and_captions_as_the_full_model(tiny_model, tokenizer,
+                                                                                       tmp_path):
+    """A model trained on a small caption vocabulary exports a decoder with only those rows
+    (lightcap.prune): the same log-probs on them, the same captions at beams 1 and 3."""
+    import copy
+
+    from lightcap.bench import OrtStepper
+    from lightcap.decoding import DecodeOptions, TorchStepper, decode
+    from lightcap.export import export_pack
+    from lightcap.prune import search_ids
+
+    model, concepts = tiny_model
+    restricted = copy.deepcopy(model)
+    special = tokenizer.special
+    vocab = torch.tensor(sorted({special.sep, *range(1996, 2296)}))
+    restricted.restrict_output_vocabulary(vocab)
+    manifest = export_pack(restricted, concepts, tokenizer, tmp_path)
+    kept = manifest["tokenizer"]["decoder_token_ids"]
+    assert kept == sorted({special.cls, *vocab.tolist()})
+    log_probs_spec = manifest["graphs"]["decoder"]["outputs"][0]
+    assert log_probs_spec["shape"] == ["batch", len(kept)]
+    on_disk = json.loads((tmp_path / "manifest.json").read_text())
+    assert on_disk == manifest
+    assert '"decoder_token_ids": [' + ", ".join(map(str, kept)) + "]" in (tmp_path / "manifest.json").read_text()
+
+    c = model.config
+    g = torch.Generator().manual_seed(4)
+    prefix = restricted.encode_prefix(restricted.backbone_grid(torch.rand(1, 3, 224, 224, generator=g)))
+    decoder = session(tmp_path / "decoder.onnx")
+    # One step from [CLS]: the pruned graph's rows are the full model's scores of the kept ids.
+    empty = np.zeros((c.layers, 1, c.heads, 0, c.head_dim), np.float32)
+    cls, sep, never = search_ids(manifest)
+    pruned, _, _ = decoder.run(None, {"input_ids": np.array([[cls]]), "prefix_keys": prefix.keys.numpy(),
+                                      "prefix_values": prefix.values.numpy(), "past_keys": empty,
+                                      "past_values": empty})
+    hidden, _, _ = restricted.decode(torch.tensor([[special.cls]]), prefix.keys, prefix.values,
+                                     torch.from_numpy(empty), torch.from_numpy(empty))
+    full = restricted.log_probs(hidden[:, -1]).numpy()
+    assert pruned.shape == (1, len(kept))
+    np.testing.assert_allclose(pruned[0], full[0, kept], atol=1e-4)
+
+    for beam in (1, 3):
+        options = DecodeOptions(max_length=8, beam_size=beam)
+        torch_stepper = TorchStepper(restricted, prefix.keys, prefix.values)
+        expected = decode(torch_stepper.step, torch_stepper.reorder, torch_stepper.initial_cache(),
+                          special.cls, special.sep, tokenizer.never_generate, options)
+        ort_stepper = OrtStepper(decoder, prefix.keys.numpy(), prefix.values.numpy(),
+                                 (c.layers, c.heads, c.head_dim))
+        found = decode(ort_stepper.step, ort_stepper.reorder, ort_stepper.initial_cache(), cls, sep, never,
+                       options)
+        assert [kept[t] for t in found.tokens] == expected.tokens, f"beam {beam}"
