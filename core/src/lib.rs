@@ -26,6 +26,7 @@ mod decode;
 mod dequantize;
 mod error;
 mod footprint;
+mod jpeg;
 pub mod manifest;
 mod options;
 mod pack;
@@ -45,7 +46,7 @@ pub use preprocess::{ImageInput, PixelFormat, RawFrame};
 /// Preprocess an image exactly as `caption` does: [3, size, size] RGB planes in
 /// [0, 1]. Public for parity tests and for apps that want to show the model's view.
 pub fn preprocess_image(image: ImageInput<'_>, size: usize, max_pixels: u64) -> Result<Vec<f32>> {
-    let decoded = preprocess::decode(image, max_pixels)?;
+    let decoded = preprocess::decode(image, max_pixels, size)?;
     Ok(preprocess::to_model_input(&decoded, size))
 }
 

@@ -83,15 +83,17 @@ pub(crate) enum Decoded<'a> {
     Borrowed(RawFrame<'a>),
 }
 
-pub(crate) fn decode(input: ImageInput<'_>, max_pixels: u64) -> Result<Decoded<'_>> {
+/// Decode an image for a model whose input is `size` x `size` (a large JPEG is decoded
+/// at reduced scale, see the `jpeg` module).
+pub(crate) fn decode(input: ImageInput<'_>, max_pixels: u64, size: usize) -> Result<Decoded<'_>> {
     match input {
-        ImageInput::Encoded(bytes) => decode_bytes(bytes, max_pixels).map(Decoded::Owned),
+        ImageInput::Encoded(bytes) => decode_bytes(bytes, max_pixels, size).map(Decoded::Owned),
         ImageInput::File(path) => {
             let bytes = std::fs::read(path).map_err(|source| Error::Io {
                 path: path.to_owned(),
                 source,
             })?;
-            decode_bytes(&bytes, max_pixels).map(Decoded::Owned)
+            decode_bytes(&bytes, max_pixels, size).map(Decoded::Owned)
         }
         ImageInput::Raw(frame) => {
             check_frame(&frame, max_pixels)?;
@@ -153,7 +155,7 @@ fn jpeg_has_end_after_last_scan(bytes: &[u8]) -> bool {
     }
 }
 
-fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<DynamicImage> {
+fn decode_bytes(bytes: &[u8], max_pixels: u64, size: usize) -> Result<DynamicImage> {
     if bytes.is_empty() {
         return Err(Error::EmptyImage);
     }
@@ -202,6 +204,13 @@ fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<DynamicImage> {
         });
     }
     let orientation = decoder.orientation().map_err(broken)?;
+    let reduction = crate::jpeg::reduction(width, height, size);
+    if format == ImageFormat::Jpeg && reduction > 1 {
+        if let Some(mut image) = crate::jpeg::decode_reduced(bytes, width, height, reduction)? {
+            image.apply_orientation(orientation);
+            return Ok(image);
+        }
+    }
     let mut image = DynamicImage::from_decoder(decoder).map_err(broken)?;
     image.apply_orientation(orientation);
     Ok(image)

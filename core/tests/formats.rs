@@ -68,6 +68,17 @@ fn gray_encodings_decode_to_the_gray_reference() {
     );
 }
 
+/// Photos whose shorter side is at least twice the model's input are decoded at 1/2, 1/4
+/// or 1/8 scale (the `jpeg` module): still the same picture, turned upright.
+#[test]
+fn large_jpegs_decoded_at_reduced_scale_are_the_same_picture() {
+    assert_same_picture_as(
+        "reference.png",
+        &[("jpeg_large.jpg", 0.03), ("jpeg_large_exif_6.jpg", 0.03)],
+    );
+    assert_same_picture_as("png_gray.png", &[("jpeg_large_gray.jpg", 0.03)]);
+}
+
 #[test]
 fn all_eight_exif_orientations_are_turned_upright() {
     let reference = pixels("reference.png").unwrap();

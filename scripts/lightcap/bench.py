@@ -170,6 +170,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--torch-config", help="random-weight PyTorch model of this config (seed 0), as exported")
     parser.add_argument("--checkpoint", type=Path, help="the PyTorch checkpoint the pack was exported from")
+    parser.add_argument("--onnxruntime-f32", type=Path,
+                        help="the float32 twin of an int8 pack: onnxruntime runs it too, as a user of "
+                             "onnxruntime would ship it (its int8 graphs dequantize on every run)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -191,6 +194,11 @@ def main(argv: list[str] | None = None) -> None:
     load_ms, vision, stepper = onnxruntime_engine(args.pack, manifest)
     report["engines"]["onnxruntime"] = {"load_ms": load_ms, **time_engine(vision, stepper, pixels, manifest, beams,
                                                                           args.runs)}
+    if args.onnxruntime_f32:
+        twin = json.loads((args.onnxruntime_f32 / "manifest.json").read_text())
+        load_ms, vision, stepper = onnxruntime_engine(args.onnxruntime_f32, twin)
+        report["engines"]["onnxruntime f32"] = {"load_ms": load_ms, **time_engine(vision, stepper, pixels, twin,
+                                                                                  beams, args.runs)}
     model = None
     if args.checkpoint:
         from .checkpoint import load_checkpoint
@@ -229,7 +237,8 @@ def print_table(report: dict, beams: list[int]) -> None:
     for label, mine, theirs in rows:
         print(f"{label:26}{mine:10.1f}" + "".join(f"{theirs[n]:13.1f}{mine / theirs[n]:7.2f}" for n in names))
     print(f"load: lightcap {ours['load_ms']['median']:.0f} ms (optimised plan), "
-          f"onnxruntime {report['engines']['onnxruntime']['load_ms']:.0f} ms; "
+          + ", ".join(f"{name} {e['load_ms']:.0f} ms" for name, e in report["engines"].items() if "load_ms" in e)
+          + "; "
           f"peak resident memory {ours['peak_rss_mb']:.0f} MB "
           f"({ours['peak_rss_while_loading_mb']:.0f} MB reached while loading; "
           f"heap peak while loading {ours['heap_peak_while_loading_mb']:.0f} MB)")

@@ -79,6 +79,15 @@ def write_fixtures(out: Path) -> list[Path]:
         exif = Image.Exif()
         exif[0x0112] = orientation
         save(f"jpeg_exif_{orientation}.jpg", stored, quality=95, exif=exif.tobytes())
+    # Photos large enough to be decoded at reduced scale (lightcap's `jpeg` module): 1/4,
+    # and 1/2 in gray and turned by EXIF (orientation 6: stored rotated, tagged back).
+    large = reference.resize((1800, 1200), Image.Resampling.BICUBIC)
+    save("jpeg_large.jpg", large, quality=90)
+    medium = reference.resize((900, 600), Image.Resampling.BICUBIC)
+    save("jpeg_large_gray.jpg", medium.convert("L"), quality=90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    save("jpeg_large_exif_6.jpg", medium.transpose(STORE_FOR_ORIENTATION[6]), quality=90, exif=exif.tobytes())
     # PNG: gray, 16-bit gray, palette, alpha (composited over white), Adam7-interlaced.
     save("png_gray.png", reference.convert("L"))
     gray16 = (np.asarray(reference.convert("L"), dtype=np.uint16) * 257).astype(np.uint16)

@@ -1,7 +1,8 @@
 """Image preprocessing, defined exactly so that the Rust core can match it.
 
-1. Pixels as RGBA8 (EXIF orientation already applied); alpha is composited
-   over white, since clip art and screenshots are drawn on a page.
+1. Pixels as RGBA8 (EXIF orientation already applied; a large JPEG decoded at
+   reduced scale, see `load_rgba`); alpha is composited over white, since clip
+   art and screenshots are drawn on a page.
 2. Centre crop to the largest square: side s = min(w, h), x0 = (w - s) // 2,
    y0 = (h - s) // 2.
 3. Resize s x s -> S x S with a separable triangle filter, antialiased when
@@ -21,11 +22,16 @@ from pathlib import Path
 import numpy as np
 
 
-def load_rgba(path: str | Path) -> np.ndarray:
-    """Decode an image file to [H, W, 4] uint8 with EXIF orientation applied."""
+def load_rgba(path: str | Path, size: int | None = None) -> np.ndarray:
+    """Decode an image file to [H, W, 4] uint8 with EXIF orientation applied. With `size`
+    (the model's input), an 8-bit grey or colour JPEG is decoded at 1/2, 1/4 or 1/8 scale,
+    the largest that keeps its shorter side at least `size`: Pillow's draft(), the rule the
+    Rust core follows (core/src/jpeg.rs), so a 12-megapixel photo never exists at full size."""
     from PIL import Image, ImageOps
 
     with Image.open(path) as image:
+        if size and image.format == "JPEG" and image.mode in ("RGB", "L"):
+            image.draft(image.mode, (size, size))
         image = ImageOps.exif_transpose(image)
         return np.asarray(image.convert("RGBA"), dtype=np.uint8)
 
@@ -73,4 +79,4 @@ def preprocess_rgba(rgba: np.ndarray, size: int) -> np.ndarray:
 
 
 def preprocess_file(path: str | Path, size: int) -> np.ndarray:
-    return preprocess_rgba(load_rgba(path), size)
+    return preprocess_rgba(load_rgba(path, size), size)
