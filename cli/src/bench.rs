@@ -169,9 +169,10 @@ pub(crate) fn run(args: &BenchArgs, pack: &Path) -> Result<ExitCode, String> {
         );
     }
     let constants = print_constants(&captioner, heap_with_loaded_pack);
+    let load_stages = print_load_stages(&captioner);
     if let Some(path) = &args.json {
         let report = json!({
-            "constants": constants,
+            "constants": constants, "load_stages_ms": load_stages,
             "pack": pack, "model": captioner.manifest().model.name,
             "images": args.images, "runs": args.runs, "threads": 1,
             "load_ms": load_summary, "beams": per_beam,
@@ -237,4 +238,17 @@ fn print_constants(captioner: &Captioner, heap_with_pack: usize) -> Value {
         })
         .collect();
     json!({"total_mb": mb(all), "heap_with_pack_mb": mb(heap_with_pack), "tensors": rows})
+}
+
+/// How long each step of the last load took. Returns them as JSON (name -> ms).
+fn print_load_stages(captioner: &Captioner) -> Value {
+    let stages = &captioner.load_stages().stages;
+    let total: f64 = stages.iter().map(|(_, t)| ms(*t)).sum();
+    println!("loading, by step (the last load; {total:.0} ms):");
+    let mut json = serde_json::Map::new();
+    for (name, time) in stages {
+        println!("  {:>7.1} ms  {name}", ms(*time));
+        json.insert(name.clone(), json!(ms(*time)));
+    }
+    Value::Object(json)
 }

@@ -150,6 +150,11 @@ impl Captioner {
         all
     }
 
+    /// How long each step of loading this pack took (`lightcap bench` prints them).
+    pub fn load_stages(&self) -> &crate::LoadStages {
+        &self.pack.stages
+    }
+
     /// The pack's concept vocabulary.
     pub fn concept_names(&self) -> &[String] {
         &self.pack.concepts

@@ -7,6 +7,7 @@
 //! decoder step. Folded once at load, an int8 pack runs exactly like a float32 one and
 //! only its download and install size shrink.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use tract_onnx::pb::{GraphProto, NodeProto, TensorProto, tensor_proto::DataType};
@@ -41,7 +42,7 @@ pub(crate) fn fold_dequantize_linear(graph: &mut GraphProto) -> Result<usize, St
             .first()
             .ok_or_else(|| format!("DequantizeLinear node {:?} has no output", node.name))?;
         let dims = input(0).map(|t| t.dims.clone()).unwrap_or_default();
-        folded.push(float_initializer(output, dims, &values));
+        folded.push(float_initializer(output, dims, values));
         consumed.extend(node.input.iter().cloned());
     }
     graph.node = kept_nodes;
@@ -61,17 +62,19 @@ pub(crate) fn fold_dequantize_linear(graph: &mut GraphProto) -> Result<usize, St
     Ok(count)
 }
 
+/// The float32 values, as the little-endian bytes of an initializer's `raw_data` (written
+/// directly: this runs over every weight of a pack at load).
 fn dequantize(
     node: &NodeProto,
     quantized: Option<&TensorProto>,
     scale: Option<&TensorProto>,
     zero_point: Option<&TensorProto>,
-) -> Result<Vec<f32>, String> {
+) -> Result<Vec<u8>, String> {
     let quantized = quantized.ok_or("no input tensor")?;
     let scale = floats(scale.ok_or("no scale")?)?;
-    let (values, dims) = (int8s(quantized)?, &quantized.dims);
+    let (values, dims) = (int8_bytes(quantized)?, &quantized.dims);
     let zero_point = match zero_point {
-        Some(t) => int8s(t)?,
+        Some(t) => int8_bytes(t)?.iter().map(|&b| b as i8).collect(),
         None => vec![0; scale.len()],
     };
     if zero_point.len() != scale.len() {
@@ -85,51 +88,58 @@ fn dequantize(
     if values.len() as i64 != expected {
         return Err(format!("{} values for dims {dims:?}", values.len()));
     }
-    if scale.len() == 1 {
-        let (s, z) = (scale[0], zero_point[0] as f32);
-        return Ok(values.iter().map(|&q| (q as f32 - z) * s).collect());
+    // Runs of `inner` values share a scale; with one scale the whole tensor is one run.
+    let (inner, channels) = if scale.len() == 1 {
+        (values.len().max(1), 1)
+    } else {
+        // Per-axis: scale[c] applies to every element whose index along `axis` is c.
+        let rank = dims.len() as i64;
+        let axis = node
+            .attribute
+            .iter()
+            .find(|a| a.name == "axis")
+            .map_or(1, |a| a.i);
+        let axis = if axis < 0 { axis + rank } else { axis };
+        if !(0..rank).contains(&axis) {
+            return Err(format!("axis {axis} for a tensor of rank {rank}"));
+        }
+        let channels = dims[axis as usize] as usize;
+        if channels != scale.len() {
+            return Err(format!(
+                "{} scales for {channels} channels on axis {axis}",
+                scale.len()
+            ));
+        }
+        let inner: i64 = dims[axis as usize + 1..].iter().product();
+        (inner.max(1) as usize, channels)
+    };
+    let mut out = Vec::with_capacity(values.len() * 4);
+    for (run, c) in values.chunks(inner).zip((0..channels).cycle()) {
+        let (s, z) = (scale[c], f32::from(zero_point[c]));
+        for &q in run {
+            out.extend_from_slice(&((f32::from(q as i8) - z) * s).to_le_bytes());
+        }
     }
-    // Per-axis: scale[c] applies to every element whose index along `axis` is c.
-    let rank = dims.len() as i64;
-    let axis = node
-        .attribute
-        .iter()
-        .find(|a| a.name == "axis")
-        .map_or(1, |a| a.i);
-    let axis = if axis < 0 { axis + rank } else { axis };
-    if !(0..rank).contains(&axis) {
-        return Err(format!("axis {axis} for a tensor of rank {rank}"));
-    }
-    let channels = dims[axis as usize] as usize;
-    if channels != scale.len() {
-        return Err(format!(
-            "{} scales for {channels} channels on axis {axis}",
-            scale.len()
-        ));
-    }
-    let inner: i64 = dims[axis as usize + 1..].iter().product();
-    let inner = inner.max(1) as usize;
-    Ok(values
-        .iter()
-        .enumerate()
-        .map(|(i, &q)| {
-            let c = (i / inner) % channels;
-            (q as f32 - zero_point[c] as f32) * scale[c]
-        })
-        .collect())
+    Ok(out)
 }
 
-fn int8s(t: &TensorProto) -> Result<Vec<i8>, String> {
+/// An int8 tensor's values as bytes (two's complement), borrowed when stored raw.
+fn int8_bytes(t: &TensorProto) -> Result<Cow<'_, [u8]>, String> {
     if t.data_type != DataType::Int8 as i32 {
         return Err(format!("{:?} is not int8", t.name));
     }
     if !t.raw_data.is_empty() {
-        return Ok(t.raw_data.iter().map(|&b| b as i8).collect());
+        return Ok(Cow::Borrowed(&t.raw_data));
     }
     t.int32_data
         .iter()
-        .map(|&v| i8::try_from(v).map_err(|_| format!("{:?} holds {v}, not an int8", t.name)))
-        .collect()
+        .map(|&v| {
+            i8::try_from(v)
+                .map(|q| q as u8)
+                .map_err(|_| format!("{:?} holds {v}, not an int8", t.name))
+        })
+        .collect::<Result<Vec<u8>, String>>()
+        .map(Cow::Owned)
 }
 
 fn floats(t: &TensorProto) -> Result<Vec<f32>, String> {
@@ -149,12 +159,12 @@ fn floats(t: &TensorProto) -> Result<Vec<f32>, String> {
     Ok(t.float_data.clone())
 }
 
-fn float_initializer(name: &str, dims: Vec<i64>, values: &[f32]) -> TensorProto {
+fn float_initializer(name: &str, dims: Vec<i64>, raw_data: Vec<u8>) -> TensorProto {
     TensorProto {
         name: name.to_owned(),
         dims,
         data_type: DataType::Float as i32,
-        raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        raw_data,
         ..Default::default()
     }
 }
@@ -192,6 +202,10 @@ mod tests {
         }
     }
 
+    fn f32_bytes(values: &[f32]) -> Vec<u8> {
+        values.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
     fn values_of(graph: &GraphProto, name: &str) -> Vec<f32> {
         floats(graph.initializer.iter().find(|t| t.name == name).unwrap()).unwrap()
     }
@@ -211,7 +225,7 @@ mod tests {
             let mut graph = GraphProto {
                 initializer: vec![
                     int8_tensor("w_q", vec![2, 3], &q),
-                    float_initializer("w_s", vec![scales.len() as i64], &scales),
+                    float_initializer("w_s", vec![scales.len() as i64], f32_bytes(&scales)),
                     int8_tensor("w_z", vec![scales.len() as i64], &vec![0; scales.len()]),
                 ],
                 node: vec![
@@ -238,7 +252,7 @@ mod tests {
         let mut graph = GraphProto {
             initializer: vec![
                 int8_tensor("q", vec![3], &[10, 0, -10]),
-                float_initializer("s", vec![], &[0.5]),
+                float_initializer("s", vec![], f32_bytes(&[0.5])),
                 int8_tensor("z", vec![], &[2]),
             ],
             node: vec![dequantize_node(&["q", "s", "z"], "w", None)],
@@ -253,7 +267,7 @@ mod tests {
         let mut graph = GraphProto {
             initializer: vec![
                 int8_tensor("q", vec![2, 2], &[1, 2, 3, 4]),
-                float_initializer("s", vec![3], &[1.0, 1.0, 1.0]),
+                float_initializer("s", vec![3], f32_bytes(&[1.0, 1.0, 1.0])),
             ],
             node: vec![dequantize_node(&["q", "s"], "w", Some(0))],
             ..Default::default()
@@ -265,7 +279,7 @@ mod tests {
     #[test]
     fn dequantizing_a_graph_input_is_left_to_tract() {
         let mut graph = GraphProto {
-            initializer: vec![float_initializer("s", vec![], &[1.0])],
+            initializer: vec![float_initializer("s", vec![], f32_bytes(&[1.0]))],
             node: vec![dequantize_node(&["x", "s"], "y", None)],
             ..Default::default()
         };

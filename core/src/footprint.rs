@@ -1,5 +1,6 @@
-//! What a loaded pack holds in memory: every constant tensor of both optimised graphs,
-//! with its bytes, so `lightcap bench` can say where the heap goes.
+//! What a loaded pack costs: every constant tensor of both optimised graphs, with its
+//! bytes, so `lightcap bench` can say where the heap goes; and the time each step of
+//! loading took.
 //!
 //! Weights end up in three places: constant nodes holding plain tensors (float32 after
 //! an int8 pack is dequantized, embedding tables, biases), constant nodes holding
@@ -8,6 +9,7 @@
 //! tensor shared by several nodes is counted once.
 
 use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::konst::Const;
@@ -38,6 +40,33 @@ pub struct ConstantTensor {
     pub shape: Vec<usize>,
     pub form: ConstantForm,
     pub bytes: usize,
+}
+
+/// The steps of loading a pack and how long each took, in order.
+#[derive(Debug, Clone)]
+pub struct LoadStages {
+    pub stages: Vec<(String, Duration)>,
+    since: Instant,
+}
+
+impl Default for LoadStages {
+    fn default() -> Self {
+        LoadStages {
+            stages: Vec::new(),
+            since: Instant::now(),
+        }
+    }
+}
+
+impl LoadStages {
+    /// Close the stage that ends now; an empty name only restarts the clock.
+    pub(crate) fn lap(&mut self, name: impl Into<String>) {
+        let name = name.into();
+        if !name.is_empty() {
+            self.stages.push((name, self.since.elapsed()));
+        }
+        self.since = Instant::now();
+    }
 }
 
 /// Every constant of `plan`, largest first.

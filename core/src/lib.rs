@@ -38,7 +38,7 @@ mod vocabulary;
 pub use captioner::{CancelToken, Caption, Captioner, Concept, Timings};
 pub use confidence::{Calibration, ConfidenceFeatures};
 pub use error::{Error, Result};
-pub use footprint::{ConstantForm, ConstantTensor};
+pub use footprint::{ConstantForm, ConstantTensor, LoadStages};
 pub use options::{CaptionOptions, DEFAULT_MAX_IMAGE_PIXELS, MAX_BEAM_SIZE};
 pub use pack::PackFiles;
 pub use preprocess::{ImageInput, PixelFormat, RawFrame};

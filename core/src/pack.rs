@@ -15,6 +15,7 @@ use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::footprint::LoadStages;
 use crate::manifest::{DType, Dim, GraphSpec, MANIFEST_FILE, Manifest, TensorSpec, format_shape};
 use crate::panic_guard::catch_panic;
 
@@ -101,6 +102,8 @@ pub(crate) struct LoadedPack {
     pub concepts: Vec<String>,
     pub vision: Plan,
     pub decoder: Plan,
+    /// How long each step of loading took.
+    pub stages: LoadStages,
 }
 
 impl LoadedPack {
@@ -108,6 +111,7 @@ impl LoadedPack {
     /// manifest when loading reaches it and freed once parsed, so no graph's bytes are
     /// held while a graph is optimised. Nothing runs until every file has passed.
     pub fn load(mut files: PackFiles) -> Result<Self> {
+        let mut stages = LoadStages::default();
         let manifest = Manifest::parse(&files.take(MANIFEST_FILE)?)?;
         let graphs = [&manifest.graphs.vision.file, &manifest.graphs.decoder.file];
         // Files the loader does not otherwise read are still checked, first, with the small ones.
@@ -119,10 +123,12 @@ impl LoadedPack {
                 files.take_checked(&manifest, &entry.path)?;
             }
         }
+        stages.lap("manifest, small files");
         let tokenizer = load_tokenizer(
             &manifest,
             &files.take_checked(&manifest, &manifest.tokenizer.file)?,
         )?;
+        stages.lap("tokenizer: read, check, parse");
         let concepts = load_concepts(
             &manifest,
             &files.take_checked(&manifest, &manifest.concepts.file)?,
@@ -133,12 +139,14 @@ impl LoadedPack {
             &manifest.graphs.vision,
             &contract.vision,
             &mut files,
+            &mut stages,
         )?;
         let decoder = load_graph(
             &manifest,
             &manifest.graphs.decoder,
             &contract.decoder,
             &mut files,
+            &mut stages,
         )?;
         Ok(LoadedPack {
             manifest,
@@ -146,6 +154,7 @@ impl LoadedPack {
             concepts,
             vision,
             decoder,
+            stages,
         })
     }
 }
@@ -204,8 +213,10 @@ fn load_graph(
     spec: &GraphSpec,
     contract: &[Vec<TensorSpec>; 2],
     files: &mut PackFiles,
+    stages: &mut LoadStages,
 ) -> Result<Plan> {
     let file = spec.file.as_str();
+    stages.lap("");
     // The manifest must describe the graph this crate knows how to drive...
     for (declared, expected, side) in [
         (&spec.inputs, &contract[0], "input"),
@@ -218,12 +229,15 @@ fn load_graph(
     // The file's bytes, the parsed protobuf and tract's model each hold every weight:
     // each is freed as soon as the next exists, to keep the loading peak low.
     let bytes = files.take_checked(manifest, file)?;
+    stages.lap(format!("{file}: read, sha256"));
     let mut proto = ModelProto::decode(bytes.as_slice())
         .map_err(|e| Error::pack(file, format!("not a graph tract can load: not ONNX: {e}")))?;
     drop(bytes);
+    stages.lap(format!("{file}: decode protobuf"));
     if let Some(graph) = proto.graph.as_mut() {
         crate::dequantize::fold_dequantize_linear(graph).map_err(|e| Error::pack(file, e))?;
     }
+    stages.lap(format!("{file}: dequantize int8"));
     // Everything tract does with the graph runs behind the panic guard.
     let panicked =
         |message: String| Error::pack(file, format!("not a graph tract can load: {message}"));
@@ -231,19 +245,33 @@ fn load_graph(
         .map_err(panicked)?
         .map_err(fail)?;
     drop(proto);
+    stages.lap(format!("{file}: ONNX to tract"));
     let model = catch_panic(|| model.into_typed())
         .map_err(panicked)?
         .map_err(fail)?;
+    stages.lap(format!("{file}: type"));
     // ...and the graph must be what the manifest says.
     check_graph(file, &model, spec)?;
-    let optimise = || {
-        let mut model = model.into_optimized()?;
-        crate::prepack::fold_constant_packing(&mut model)?;
-        model.into_compact()?.into_runnable()
-    };
-    catch_panic(optimise)
+    let cannot_optimise =
+        |e: TractError| Error::pack(file, format!("tract cannot optimise it: {e:#}"));
+    let model = catch_panic(|| model.into_decluttered())
         .map_err(panicked)?
-        .map_err(|e| Error::pack(file, format!("tract cannot optimise it: {e:#}")))
+        .map_err(cannot_optimise)?;
+    stages.lap(format!("{file}: declutter"));
+    let mut model = model;
+    catch_panic(|| model.optimize())
+        .map_err(panicked)?
+        .map_err(cannot_optimise)?;
+    stages.lap(format!("{file}: optimise"));
+    catch_panic(|| crate::prepack::fold_constant_packing(&mut model))
+        .map_err(panicked)?
+        .map_err(cannot_optimise)?;
+    stages.lap(format!("{file}: prepack"));
+    let plan = catch_panic(|| model.into_compact()?.into_runnable())
+        .map_err(panicked)?
+        .map_err(cannot_optimise)?;
+    stages.lap(format!("{file}: plan"));
+    Ok(plan)
 }
 
 fn check_declared(
