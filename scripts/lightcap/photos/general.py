@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from ..vocabulary.wordnet import (NOUN_ANIMAL, NOUN_ARTIFACT, NOUN_FOOD, NOUN_LOCATION, NOUN_OBJECT, NOUN_PERSON,
+                                  NOUN_PLANT, NOUN_TOPS)
 from .phrasing import is_plural, plural, with_article
 
 # Concepts too vague to say on their own.
@@ -26,14 +28,15 @@ VAGUE = frozenset({"device", "equipment", "machine", "container", "appliance", "
 # "a pair of cherries" is cherries, "a bunch of grapes" grapes: the head is after "of".
 MEASURE_WORDS = frozenset({"pair", "bunch", "head", "ear", "string", "bowl", "slice", "plate", "box", "bag",
                            "piece", "cup", "glass", "basket"})
-# Which kind of sense a photo's object most likely is, by WordNet lexicographer file
-# (lexnames(5WN)): animals, food, artifacts, plants, natural objects, places, people.
-LEXFILE_PREFERENCE = {5: 0, 13: 1, 6: 2, 20: 3, 17: 4, 15: 5, 18: 6, 3: 7}
-PERSON, PLANT = 18, 20
-FOOD = frozenset({13})
-LIVING = frozenset({5, 13, 20})  # noun.animal, noun.food, noun.plant
+# Which kind of sense a photo's object most likely is, by WordNet lexicographer file, most
+# likely first: animals, food, artifacts, plants, natural objects, places, people, top words.
+LEXFILE_PREFERENCE = {lexfile: rank for rank, lexfile in enumerate(
+    (NOUN_ANIMAL, NOUN_FOOD, NOUN_ARTIFACT, NOUN_PLANT, NOUN_OBJECT, NOUN_LOCATION, NOUN_PERSON, NOUN_TOPS))}
+PERSON, PLANT = NOUN_PERSON, NOUN_PLANT
+FOOD = frozenset({NOUN_FOOD})
+LIVING = frozenset({NOUN_ANIMAL, NOUN_FOOD, NOUN_PLANT})
 # Instances (named things) of these files are people and places, not what a photo shows.
-NAMED_SKIPPED = frozenset({18, 15})
+NAMED_SKIPPED = frozenset({NOUN_PERSON, NOUN_LOCATION})
 # The head noun is the last noun before one of these ("walnut in its shell": walnut).
 _CUT = re.compile(r"\s+(?:in|on|with|at|by|from|for|of)\s+")
 

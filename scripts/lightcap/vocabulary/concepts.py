@@ -16,22 +16,24 @@ concepts here: the table names things one can point at.
 
 from __future__ import annotations
 
-# Lexicographer file numbers (lexnames(5WN)) a bare lemma's sense may come from;
-# noun.Tops (3) holds the top words of each (person, animal, plant, food).
-_TOPS = 3
+from .wordnet import (NOUN_ANIMAL, NOUN_ARTIFACT, NOUN_FOOD, NOUN_LOCATION, NOUN_OBJECT, NOUN_PERSON, NOUN_PLANT,
+                      NOUN_TOPS)
+
+# The lexicographer files (kinds of sense) a bare lemma's sense may come from; the top
+# words of each kind (person, animal, plant, food) are in NOUN_TOPS.
 SECTION_LEXFILES: dict[str, frozenset[int]] = {
-    "people": frozenset({_TOPS, 18}),  # noun.person
-    "animals": frozenset({_TOPS, 5}),  # noun.animal
-    "plants": frozenset({_TOPS, 20, 13}),  # noun.plant, noun.food (fruit is both)
-    "food": frozenset({_TOPS, 13}),  # noun.food
-    "vehicles": frozenset({_TOPS, 6}),  # noun.artifact
-    "buildings": frozenset({_TOPS, 6}),
-    "places": frozenset({_TOPS, 17, 15, 6}),  # noun.object, noun.location, artifacts such as roads
-    "household": frozenset({_TOPS, 6}),
-    "clothing": frozenset({_TOPS, 6}),
-    "music": frozenset({_TOPS, 6}),
-    "sport": frozenset({_TOPS, 6}),
-    "tools": frozenset({_TOPS, 6}),
+    "people": frozenset({NOUN_TOPS, NOUN_PERSON}),
+    "animals": frozenset({NOUN_TOPS, NOUN_ANIMAL}),
+    "plants": frozenset({NOUN_TOPS, NOUN_PLANT, NOUN_FOOD}),  # fruit is both
+    "food": frozenset({NOUN_TOPS, NOUN_FOOD}),
+    "vehicles": frozenset({NOUN_TOPS, NOUN_ARTIFACT}),
+    "buildings": frozenset({NOUN_TOPS, NOUN_ARTIFACT}),
+    "places": frozenset({NOUN_TOPS, NOUN_OBJECT, NOUN_LOCATION, NOUN_ARTIFACT}),  # artifacts such as roads
+    "household": frozenset({NOUN_TOPS, NOUN_ARTIFACT}),
+    "clothing": frozenset({NOUN_TOPS, NOUN_ARTIFACT}),
+    "music": frozenset({NOUN_TOPS, NOUN_ARTIFACT}),
+    "sport": frozenset({NOUN_TOPS, NOUN_ARTIFACT}),
+    "tools": frozenset({NOUN_TOPS, NOUN_ARTIFACT}),
 }
 
 # Sections where a bare lemma stands for all its senses in the section's files.

@@ -36,6 +36,16 @@ from pathlib import Path
 DEFAULT_DIR = Path("/usr/share/wordnet")
 
 # Pointer symbols for nouns (wninput(5WN)) that lead to a more general synset.
+# Noun lexicographer file numbers (lexnames(5WN)): the kind of thing a sense is.
+NOUN_TOPS = 3  # the top word of each kind (person, animal, plant, food)
+NOUN_ANIMAL = 5
+NOUN_ARTIFACT = 6
+NOUN_FOOD = 13
+NOUN_LOCATION = 15
+NOUN_OBJECT = 17  # natural objects: mountains, rivers, stones
+NOUN_PERSON = 18
+NOUN_PLANT = 20
+
 HYPERNYM = "@"
 INSTANCE_HYPERNYM = "@i"
 HYPERNYM_SYMBOLS = (HYPERNYM, INSTANCE_HYPERNYM)
