@@ -233,9 +233,9 @@ def print_table(report: dict, beams: list[int]) -> None:
                      {name: e["beams"][b]["decoder_step_ms"]["median"] for name, e in report["engines"].items()}))
     names = list(report["engines"])
     print(f"{report['model']}: medians in ms, one thread; ratio = lightcap / other (< 1: lightcap faster)")
-    print(f"{'':26}{'lightcap':>10}" + "".join(f"{n:>13}{'ratio':>7}" for n in names))
+    print(f"{'':26}{'lightcap':>10}" + "".join(f"{n:>17}{'ratio':>7}" for n in names))
     for label, mine, theirs in rows:
-        print(f"{label:26}{mine:10.1f}" + "".join(f"{theirs[n]:13.1f}{mine / theirs[n]:7.2f}" for n in names))
+        print(f"{label:26}{mine:10.1f}" + "".join(f"{theirs[n]:17.1f}{mine / theirs[n]:7.2f}" for n in names))
     print(f"load: lightcap {ours['load_ms']['median']:.0f} ms (optimised plan), "
           + ", ".join(f"{name} {e['load_ms']:.0f} ms" for name, e in report["engines"].items() if "load_ms" in e)
           + "; "
