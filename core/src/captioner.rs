@@ -124,7 +124,7 @@ impl Captioner {
             pack.manifest.model.version,
             started.elapsed()
         );
-        let vocabulary = DecoderVocabulary::for_tokenizer(&pack.manifest.tokenizer);
+        let vocabulary = DecoderVocabulary::for_tokenizer(&pack.manifest.tokenizer)?;
         Ok(Captioner {
             pack,
             calibration,
@@ -195,17 +195,15 @@ impl Captioner {
         cancel.check()?;
 
         let mark = Instant::now();
-        let special = manifest.tokenizer.special_ids;
-        // The search runs in the decoder's ids; [CLS] and [SEP] are in every decoder
-        // (the manifest is checked), a banned token the decoder lacks needs no ban.
+        // The search runs in the decoder's ids; a banned token the decoder lacks needs
+        // no ban.
         let vocabulary = &self.vocabulary;
-        let decoder_id = |token: u32| vocabulary.to_decoder(token);
-        let sep = decoder_id(special.sep).expect("the manifest check keeps [SEP]");
+        let sep = vocabulary.sep;
         let search = Search {
-            cls: decoder_id(special.cls).expect("the manifest check keeps [CLS]"),
+            cls: vocabulary.cls,
             sep,
             never_generate: (manifest.tokenizer.never_generate.iter())
-                .filter_map(|&t| decoder_id(t))
+                .filter_map(|&t| vocabulary.to_decoder(t))
                 .collect(),
             max_length,
             min_length: options.min_length,
@@ -267,12 +265,7 @@ impl Captioner {
         let size = self.pack.manifest.image.size;
         let decoded = preprocess::decode(image, crate::DEFAULT_MAX_IMAGE_PIXELS, size)?;
         let vision = self.run_vision(preprocess::to_model_input(&decoded, size))?;
-        let cls = self.pack.manifest.tokenizer.special_ids.cls;
-        let cls = self
-            .vocabulary
-            .to_decoder(cls)
-            .expect("the manifest check keeps [CLS]");
-        let row = self.stepper(&vision)?.step(&[cls])?;
+        let row = self.stepper(&vision)?.step(&[self.vocabulary.cls])?;
         Ok(self.vocabulary.to_tokenizer_row(row))
     }
 

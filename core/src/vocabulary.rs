@@ -7,21 +7,43 @@
 //! decoder ids; this map translates [CLS], [SEP] and the banned ids in, and the chosen
 //! tokens out. Without the list the two are the same.
 
-use crate::manifest::TokenizerSpec;
+use crate::error::{Error, Result};
+use crate::manifest::{MANIFEST_FILE, TokenizerSpec};
 
 #[derive(Debug, Clone)]
 pub(crate) struct DecoderVocabulary {
     /// Tokenizer id of each decoder id, ascending; `None`: decoder ids are tokenizer ids.
     token_ids: Option<Vec<u32>>,
     tokenizer_size: usize,
+    /// The decoder ids of [CLS] (fed first) and [SEP] (ends a caption).
+    pub cls: u32,
+    pub sep: u32,
 }
 
 impl DecoderVocabulary {
-    pub fn for_tokenizer(spec: &TokenizerSpec) -> Self {
-        DecoderVocabulary {
+    pub fn for_tokenizer(spec: &TokenizerSpec) -> Result<Self> {
+        let mut vocabulary = DecoderVocabulary {
             token_ids: spec.decoder_token_ids.clone(),
             tokenizer_size: spec.vocab_size,
-        }
+            cls: 0,
+            sep: 0,
+        };
+        let special = spec.special_ids;
+        let decoder_id = |token: &str, id: u32| {
+            vocabulary.to_decoder(id).ok_or_else(|| {
+                Error::pack(
+                    MANIFEST_FILE,
+                    format!("the decoder has no row for {token} ({id}), which every caption needs"),
+                )
+            })
+        };
+        let (cls, sep) = (
+            decoder_id("[CLS]", special.cls)?,
+            decoder_id("[SEP]", special.sep)?,
+        );
+        vocabulary.cls = cls;
+        vocabulary.sep = sep;
+        Ok(vocabulary)
     }
 
     /// The decoder id of a tokenizer id; `None` if the decoder does not have the token.
@@ -77,7 +99,8 @@ mod tests {
 
     #[test]
     fn a_pruned_decoder_numbers_its_tokens_by_position() {
-        let vocab = DecoderVocabulary::for_tokenizer(&spec(Some(vec![2, 3, 7, 9])));
+        let vocab = DecoderVocabulary::for_tokenizer(&spec(Some(vec![2, 3, 7, 9]))).unwrap();
+        assert_eq!((vocab.cls, vocab.sep), (0, 1));
         assert_eq!(vocab.to_decoder(7), Some(2));
         assert_eq!(
             vocab.to_decoder(5),
@@ -93,7 +116,8 @@ mod tests {
 
     #[test]
     fn without_a_list_decoder_ids_are_tokenizer_ids() {
-        let vocab = DecoderVocabulary::for_tokenizer(&spec(None));
+        let vocab = DecoderVocabulary::for_tokenizer(&spec(None)).unwrap();
+        assert_eq!((vocab.cls, vocab.sep), (2, 3));
         assert_eq!(vocab.to_decoder(7), Some(7));
         assert_eq!(vocab.to_decoder(10), None);
         assert_eq!(vocab.to_token(7), 7);
