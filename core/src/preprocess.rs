@@ -313,8 +313,10 @@ fn resize(pixels: &Pixels<'_>, size: usize) -> Vec<f32> {
                     acc[c] += wt * src[c];
                 }
             }
+            // A convex combination of values in [0, 1], but summed in f32 it can land
+            // a rounding step above 1 (the Python reference sums in f64).
             for c in 0..3 {
-                out[c * plane + i * size + x] = acc[c];
+                out[c * plane + i * size + x] = acc[c].clamp(0.0, 1.0);
             }
         }
     }
@@ -334,6 +336,21 @@ mod tests {
                 assert!((sum - 1.0).abs() < 1e-5);
             }
         }
+    }
+
+    #[test]
+    fn white_stays_within_one_when_shrinking() {
+        // 450 x 300 to 224: many taps per output, whose f32 sum can round above 1.
+        let pixels = vec![255u8; 450 * 300 * 3];
+        let frame = RawFrame {
+            pixels: &pixels,
+            width: 450,
+            height: 300,
+            stride: 450 * 3,
+            format: PixelFormat::Rgb8,
+        };
+        let out = to_model_input(&Decoded::Borrowed(frame), 224);
+        assert!(out.iter().all(|&v| (0.0..=1.0).contains(&v) && v > 0.9999));
     }
 
     #[test]
