@@ -221,21 +221,16 @@ impl Captioner {
         let mut stepper = self.stepper(&vision)?;
         let mut on_step = |tokens: &[u32]| {
             cancel.check()?;
-            on_partial(&self.detokenize(&caption_tokens(tokens))?);
+            on_partial(&self.pack.text.decode(&caption_tokens(tokens)));
             Ok(())
         };
         let best = search.run(&mut stepper, &mut on_step)?;
         let finished = best.tokens.last() == Some(&sep);
         let token_ids = caption_tokens(&best.tokens);
-        let text = self.detokenize(&token_ids)?;
+        let text = self.pack.text.decode(&token_ids);
         let tokens = token_ids
             .iter()
-            .map(|&id| {
-                self.pack
-                    .tokenizer
-                    .id_to_token(id)
-                    .unwrap_or_else(|| "[UNK]".into())
-            })
+            .map(|&id| self.pack.text.token(id).unwrap_or("[UNK]").to_owned())
             .collect();
         let features = ConfidenceFeatures::compute(&best.token_log_probs, &vision.concepts);
         let (confidence, unsure) = self.calibration.judge(&features);
@@ -277,16 +272,6 @@ impl Captioner {
             vision.prefix_keys.clone(),
             vision.prefix_values.clone(),
         )
-    }
-
-    fn detokenize(&self, ids: &[u32]) -> Result<String> {
-        self.pack
-            .tokenizer
-            .decode(ids, true)
-            .map_err(|e| Error::Inference {
-                graph: "tokenizer",
-                message: e.to_string(),
-            })
     }
 
     fn run_vision(&self, pixels: Vec<f32>) -> Result<VisionOutput> {

@@ -34,6 +34,7 @@ mod panic_guard;
 mod prepack;
 mod preprocess;
 mod vocabulary;
+mod wordpiece;
 
 pub use captioner::{CancelToken, Caption, Captioner, Concept, Timings};
 pub use confidence::{Calibration, ConfidenceFeatures};

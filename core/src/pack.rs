@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::footprint::LoadStages;
 use crate::manifest::{DType, Dim, GraphSpec, MANIFEST_FILE, Manifest, TensorSpec, format_shape};
 use crate::panic_guard::catch_panic;
+use crate::wordpiece::WordPieceText;
 
 pub(crate) type Plan = Arc<TypedSimplePlan>;
 
@@ -98,7 +99,8 @@ impl PackFiles {
 /// Everything loaded from a pack, ready to run.
 pub(crate) struct LoadedPack {
     pub manifest: Manifest,
-    pub tokenizer: tokenizers::Tokenizer,
+    /// The tokens captions are made of, and how they join into text.
+    pub text: WordPieceText,
     pub concepts: Vec<String>,
     pub vision: Plan,
     pub decoder: Plan,
@@ -124,7 +126,7 @@ impl LoadedPack {
             }
         }
         stages.lap("manifest, small files");
-        let tokenizer = load_tokenizer(
+        let text = load_tokenizer(
             &manifest,
             &files.take_checked(&manifest, &manifest.tokenizer.file)?,
         )?;
@@ -150,7 +152,7 @@ impl LoadedPack {
         )?;
         Ok(LoadedPack {
             manifest,
-            tokenizer,
+            text,
             concepts,
             vision,
             decoder,
@@ -163,29 +165,25 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn load_tokenizer(manifest: &Manifest, bytes: &[u8]) -> Result<tokenizers::Tokenizer> {
+/// The tokenizer's vocabulary, as far as captions need it: the tokens the decoder has
+/// (all of them for a pack without `decoder_token_ids`).
+fn load_tokenizer(manifest: &Manifest, bytes: &[u8]) -> Result<WordPieceText> {
     let file = &manifest.tokenizer.file;
-    let tokenizer = tokenizers::Tokenizer::from_bytes(bytes)
-        .map_err(|e| Error::pack(file, format!("not a tokenizers JSON file: {e}")))?;
-    let size = tokenizer.get_vocab_size(true);
-    if size != manifest.tokenizer.vocab_size {
+    let decoder_tokens = manifest.tokenizer.decoder_token_ids.as_deref();
+    let text = WordPieceText::parse(file, bytes, &manifest.tokenizer, |id| {
+        decoder_tokens.is_none_or(|ids| ids.binary_search(&id).is_ok())
+    })?;
+    if let Some(missing) = decoder_tokens
+        .into_iter()
+        .flatten()
+        .find(|&&id| !text.has(id))
+    {
         return Err(Error::pack(
             file,
-            format!(
-                "vocabulary has {size} tokens, the manifest says {}",
-                manifest.tokenizer.vocab_size
-            ),
+            format!("has no token {missing}, which the manifest's decoder_token_ids lists"),
         ));
     }
-    for (token, id) in manifest.tokenizer.special_ids.by_token() {
-        if tokenizer.token_to_id(token) != Some(id) {
-            return Err(Error::pack(
-                file,
-                format!("{token} is not id {id} as the manifest says"),
-            ));
-        }
-    }
-    Ok(tokenizer)
+    Ok(text)
 }
 
 fn load_concepts(manifest: &Manifest, bytes: &[u8]) -> Result<Vec<String>> {
