@@ -102,6 +102,25 @@ impl TokenizerSpec {
             .as_ref()
             .map_or(self.vocab_size, Vec::len)
     }
+
+    /// A tokenizer of `vocab_size` tokens whose first five are [PAD], [UNK], [CLS],
+    /// [SEP] and [MASK], for unit tests.
+    #[cfg(test)]
+    pub(crate) fn small_for_tests(vocab_size: usize, decoder_token_ids: Option<Vec<u32>>) -> Self {
+        TokenizerSpec {
+            file: "tokenizer.json".into(),
+            vocab_size,
+            special_ids: SpecialIds {
+                pad: 0,
+                unk: 1,
+                cls: 2,
+                sep: 3,
+                mask: 4,
+            },
+            never_generate: vec![0, 1, 2, 4],
+            decoder_token_ids,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

@@ -79,22 +79,9 @@ impl DecoderVocabulary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::SpecialIds;
 
     fn spec(decoder_token_ids: Option<Vec<u32>>) -> TokenizerSpec {
-        TokenizerSpec {
-            file: "tokenizer.json".into(),
-            vocab_size: 10,
-            special_ids: SpecialIds {
-                pad: 0,
-                unk: 1,
-                cls: 2,
-                sep: 3,
-                mask: 4,
-            },
-            never_generate: vec![0, 1, 2, 4],
-            decoder_token_ids,
-        }
+        TokenizerSpec::small_for_tests(10, decoder_token_ids)
     }
 
     #[test]

@@ -212,19 +212,7 @@ mod tests {
     use crate::manifest::SpecialIds;
 
     fn spec(vocab_size: usize) -> TokenizerSpec {
-        TokenizerSpec {
-            file: "tokenizer.json".into(),
-            vocab_size,
-            special_ids: SpecialIds {
-                pad: 0,
-                unk: 1,
-                cls: 2,
-                sep: 3,
-                mask: 4,
-            },
-            never_generate: vec![0, 1, 2, 4],
-            decoder_token_ids: None,
-        }
+        TokenizerSpec::small_for_tests(vocab_size, None)
     }
 
     const FILE: &str = r###"{
