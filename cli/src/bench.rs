@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use lightcap::{CaptionOptions, Captioner, ConstantForm, ImageInput};
+use lightcap::{CaptionOptions, Captioner, ConstantForm, ImageInput, PackFiles};
 use serde_json::{Value, json};
 
 use crate::{PackArg, heap_meter};
@@ -33,6 +33,9 @@ pub(crate) struct BenchArgs {
     /// Write the report here as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Load the ONNX graphs even where the pack has the pre-optimised (NNEF) form.
+    #[arg(long)]
+    onnx_graphs: bool,
 }
 
 /// Median, 90th percentile, minimum and maximum of some durations, in milliseconds.
@@ -64,7 +67,12 @@ fn mb(bytes: usize) -> f64 {
 pub(crate) fn run(args: &BenchArgs, pack: &Path) -> Result<ExitCode, String> {
     let load = || {
         let start = Instant::now();
-        Captioner::from_dir(pack)
+        let files = PackFiles::read_dir(pack).map(|files| match args.onnx_graphs {
+            true => files.use_onnx_graphs(),
+            false => files,
+        });
+        files
+            .and_then(Captioner::from_files)
             .map(|c| (c, ms(start.elapsed())))
             .map_err(|e| format!("cannot load model pack {}: {e}", pack.display()))
     };

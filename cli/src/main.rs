@@ -3,11 +3,13 @@
 //!     lightcap caption photo.jpg more/*.png --beam 3 --json
 //!     lightcap info --pack models/default
 //!     lightcap bench --beams 1,5 --runs 5 --json report.json tests/images/*.png
+//!     lightcap export-nnef --pack models/default
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod bench;
+mod export_nnef;
 mod heap_meter;
 
 use clap::{Args, Parser, Subcommand};
@@ -42,6 +44,8 @@ enum Command {
     Info(PackArg),
     /// Time loading and captioning on this thread: medians, p90, stages, memory.
     Bench(bench::BenchArgs),
+    /// Write the pre-optimised form (tract's NNEF) of a pack's graphs next to them.
+    ExportNnef(export_nnef::ExportNnefArgs),
 }
 
 #[derive(Args)]
@@ -97,6 +101,7 @@ fn main() -> ExitCode {
         Command::Caption(args) => caption(&args),
         Command::Info(arg) => info(&arg),
         Command::Bench(args) => bench::run(&args, &pack_dir(&args.pack)),
+        Command::ExportNnef(args) => export_nnef::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -35,8 +35,9 @@ pub(crate) fn fold_dequantize_linear(graph: &mut GraphProto) -> Result<usize, St
                 .get(i)
                 .map(|name| &graph.initializer[index[name]])
         };
-        let values = dequantize(&node, input(0), input(1), input(2))
-            .map_err(|e| format!("DequantizeLinear node {:?}: {e}", node.name))?;
+        let values = Int8Grid::parse(&node, input(0), input(1), input(2))
+            .map_err(|e| format!("DequantizeLinear node {:?}: {e}", node.name))?
+            .dequantized_le_bytes();
         let output = node
             .output
             .first()
@@ -62,65 +63,121 @@ pub(crate) fn fold_dequantize_linear(graph: &mut GraphProto) -> Result<usize, St
     Ok(count)
 }
 
-/// The float32 values, as the little-endian bytes of an initializer's `raw_data` (written
-/// directly: this runs over every weight of a pack at load).
-fn dequantize(
-    node: &NodeProto,
-    quantized: Option<&TensorProto>,
-    scale: Option<&TensorProto>,
-    zero_point: Option<&TensorProto>,
-) -> Result<Vec<u8>, String> {
-    let quantized = quantized.ok_or("no input tensor")?;
-    let scale = floats(scale.ok_or("no scale")?)?;
-    let (values, dims) = (int8_bytes(quantized)?, &quantized.dims);
-    let zero_point = match zero_point {
-        Some(t) => int8_bytes(t)?.iter().map(|&b| b as i8).collect(),
-        None => vec![0; scale.len()],
-    };
-    if zero_point.len() != scale.len() {
-        return Err(format!(
-            "{} zero points for {} scales",
-            zero_point.len(),
-            scale.len()
-        ));
-    }
-    let expected: i64 = dims.iter().product();
-    if values.len() as i64 != expected {
-        return Err(format!("{} values for dims {dims:?}", values.len()));
-    }
-    // Runs of `inner` values share a scale; with one scale the whole tensor is one run.
-    let (inner, channels) = if scale.len() == 1 {
-        (values.len().max(1), 1)
-    } else {
-        // Per-axis: scale[c] applies to every element whose index along `axis` is c.
-        let rank = dims.len() as i64;
-        let axis = node
-            .attribute
-            .iter()
-            .find(|a| a.name == "axis")
-            .map_or(1, |a| a.i);
-        let axis = if axis < 0 { axis + rank } else { axis };
-        if !(0..rank).contains(&axis) {
-            return Err(format!("axis {axis} for a tensor of rank {rank}"));
-        }
-        let channels = dims[axis as usize] as usize;
-        if channels != scale.len() {
+/// One `DequantizeLinear` of constant inputs, checked: int8 values with one scale (and zero
+/// point) per channel along an axis, or one for the whole tensor.
+pub(crate) struct Int8Grid<'a> {
+    /// The int8 values as bytes (two's complement), borrowed when stored raw.
+    pub values: Cow<'a, [u8]>,
+    pub dims: &'a [i64],
+    pub scales: Vec<f32>,
+    pub zero_points: Vec<i8>,
+    /// The axis the scales run along; `None` for a single scale.
+    pub axis: Option<usize>,
+}
+
+impl<'a> Int8Grid<'a> {
+    pub fn parse(
+        node: &NodeProto,
+        quantized: Option<&'a TensorProto>,
+        scale: Option<&TensorProto>,
+        zero_point: Option<&TensorProto>,
+    ) -> Result<Self, String> {
+        let quantized = quantized.ok_or("no input tensor")?;
+        let scales = floats(scale.ok_or("no scale")?)?;
+        let (values, dims) = (int8_bytes(quantized)?, quantized.dims.as_slice());
+        let zero_points = match zero_point {
+            Some(t) => int8_bytes(t)?.iter().map(|&b| b as i8).collect(),
+            None => vec![0; scales.len()],
+        };
+        if zero_points.len() != scales.len() {
             return Err(format!(
-                "{} scales for {channels} channels on axis {axis}",
-                scale.len()
+                "{} zero points for {} scales",
+                zero_points.len(),
+                scales.len()
             ));
         }
-        let inner: i64 = dims[axis as usize + 1..].iter().product();
-        (inner.max(1) as usize, channels)
-    };
-    let mut out = Vec::with_capacity(values.len() * 4);
-    for (run, c) in values.chunks(inner).zip((0..channels).cycle()) {
-        let (s, z) = (scale[c], f32::from(zero_point[c]));
-        for &q in run {
-            out.extend_from_slice(&((f32::from(q as i8) - z) * s).to_le_bytes());
+        let expected: i64 = dims.iter().product();
+        if values.len() as i64 != expected {
+            return Err(format!("{} values for dims {dims:?}", values.len()));
+        }
+        let axis = if scales.len() == 1 {
+            None
+        } else {
+            // Per-axis: scale[c] applies to every element whose index along `axis` is c.
+            let rank = dims.len() as i64;
+            let axis = node
+                .attribute
+                .iter()
+                .find(|a| a.name == "axis")
+                .map_or(1, |a| a.i);
+            let axis = if axis < 0 { axis + rank } else { axis };
+            if !(0..rank).contains(&axis) {
+                return Err(format!("axis {axis} for a tensor of rank {rank}"));
+            }
+            let channels = dims[axis as usize] as usize;
+            if channels != scales.len() {
+                return Err(format!(
+                    "{} scales for {channels} channels on axis {axis}",
+                    scales.len()
+                ));
+            }
+            Some(axis as usize)
+        };
+        Ok(Int8Grid {
+            values,
+            dims,
+            scales,
+            zero_points,
+            axis,
+        })
+    }
+
+    /// How many consecutive values share one scale.
+    pub fn run_length(&self) -> usize {
+        let dims: Vec<usize> = self.dims.iter().map(|&d| d as usize).collect();
+        run_length(&dims, self.axis, self.values.len())
+    }
+
+    /// The float32 values, as the little-endian bytes of an initializer's `raw_data`
+    /// (written directly: this runs over every weight of a pack at load).
+    pub fn dequantized_le_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.values.len() * 4);
+        for_each_dequantized(
+            &self.values,
+            self.run_length(),
+            &self.scales,
+            &self.zero_points,
+            |v| out.extend_from_slice(&v.to_le_bytes()),
+        );
+        out
+    }
+}
+
+/// How many consecutive values share a scale: all of them for a single scale, else one
+/// channel's slice of the dimensions after `axis`.
+pub(crate) fn run_length(dims: &[usize], axis: Option<usize>, len: usize) -> usize {
+    match axis {
+        None => len.max(1),
+        Some(axis) => dims[axis + 1..].iter().product::<usize>().max(1),
+    }
+}
+
+/// `(q - zero_point) * scale` for every int8 value (as a byte), runs of `run` values
+/// sharing a scale, channels cycling through `scales`.
+pub(crate) fn for_each_dequantized(
+    values: &[u8],
+    run: usize,
+    scales: &[f32],
+    zero_points: &[i8],
+    mut emit: impl FnMut(f32),
+) {
+    let channels = scales.iter().zip(zero_points).cycle();
+    for (chunk, (&s, &z)) in values.chunks(run).zip(channels) {
+        let z = f32::from(z);
+        for &q in chunk {
+            emit((f32::from(q as i8) - z) * s);
         }
     }
-    Ok(out)
 }
 
 /// An int8 tensor's values as bytes (two's complement), borrowed when stored raw.

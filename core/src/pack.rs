@@ -22,6 +22,13 @@ use crate::wordpiece::WordPieceText;
 
 pub(crate) type Plan = Arc<TypedSimplePlan>;
 
+/// Which file a graph is loaded from.
+enum GraphForm<'a> {
+    Onnx(&'a str),
+    /// The pre-optimised form (`nnef`).
+    Nnef(&'a str),
+}
+
 /// The files of a pack: in memory, keyed by their name inside the pack, or in a folder,
 /// read one at a time as loading needs them.
 #[derive(Debug, Default, Clone)]
@@ -29,6 +36,8 @@ pub struct PackFiles {
     files: HashMap<String, Vec<u8>>,
     /// Where files not in `files` are read from.
     dir: Option<PathBuf>,
+    /// Load the ONNX graphs even where the pack has the pre-optimised form.
+    onnx_graphs: bool,
 }
 
 impl PackFiles {
@@ -46,12 +55,27 @@ impl PackFiles {
     /// loading reaches them, so a large graph is not held in memory while another loads.
     pub fn read_dir(dir: &Path) -> Result<Self> {
         let mut files = PackFiles {
-            files: HashMap::new(),
             dir: Some(dir.to_owned()),
+            ..Self::default()
         };
         let manifest = files.take(MANIFEST_FILE)?;
         files.insert(MANIFEST_FILE, manifest);
         Ok(files)
+    }
+
+    /// Load the graphs from their ONNX files even where the pack has the pre-optimised
+    /// form (to compare the two, or to measure what the pre-optimised form saves).
+    pub fn use_onnx_graphs(mut self) -> Self {
+        self.onnx_graphs = true;
+        self
+    }
+
+    /// The form each graph is loaded from: the pre-optimised one where the pack has it.
+    fn graph_form<'a>(&self, spec: &'a GraphSpec) -> GraphForm<'a> {
+        match &spec.nnef {
+            Some(file) if !self.onnx_graphs => GraphForm::Nnef(file),
+            _ => GraphForm::Onnx(&spec.file),
+        }
     }
 
     /// Hand over a file's bytes, reading it from the folder if it is not in memory.
@@ -115,7 +139,13 @@ impl LoadedPack {
     pub fn load(mut files: PackFiles) -> Result<Self> {
         let mut stages = LoadStages::default();
         let manifest = Manifest::parse(&files.take(MANIFEST_FILE)?)?;
-        let graphs = [&manifest.graphs.vision.file, &manifest.graphs.decoder.file];
+        let specs = [&manifest.graphs.vision, &manifest.graphs.decoder];
+        // The graph form that is not loaded is not read at all.
+        let graphs: Vec<&String> = specs
+            .iter()
+            .flat_map(|spec| [Some(&spec.file), spec.nnef.as_ref()])
+            .flatten()
+            .collect();
         // Files the loader does not otherwise read are still checked, first, with the small ones.
         for entry in &manifest.files {
             let read_later = graphs.contains(&&entry.path)
@@ -213,7 +243,10 @@ fn load_graph(
     files: &mut PackFiles,
     stages: &mut LoadStages,
 ) -> Result<Plan> {
-    let file = spec.file.as_str();
+    let form = files.graph_form(spec);
+    let file = match form {
+        GraphForm::Onnx(file) | GraphForm::Nnef(file) => file,
+    };
     stages.lap("");
     // The manifest must describe the graph this crate knows how to drive...
     for (declared, expected, side) in [
@@ -222,6 +255,44 @@ fn load_graph(
     ] {
         check_declared(file, side, declared, expected)?;
     }
+    let model = match form {
+        GraphForm::Onnx(file) => typed_from_onnx(manifest, file, files, stages)?,
+        GraphForm::Nnef(file) => typed_from_nnef(manifest, file, files, stages)?,
+    };
+    // ...and the graph must be what the manifest says.
+    check_graph(file, &model, spec)?;
+    // Everything tract does with the graph runs behind the panic guard.
+    let panicked =
+        |message: String| Error::pack(file, format!("tract cannot optimise it: {message}"));
+    let cannot_optimise =
+        |e: TractError| Error::pack(file, format!("tract cannot optimise it: {e:#}"));
+    let model = catch_panic(|| model.into_decluttered())
+        .map_err(panicked)?
+        .map_err(cannot_optimise)?;
+    stages.lap(format!("{file}: declutter"));
+    let mut model = model;
+    catch_panic(|| model.optimize())
+        .map_err(panicked)?
+        .map_err(cannot_optimise)?;
+    stages.lap(format!("{file}: optimise"));
+    catch_panic(|| crate::prepack::fold_constant_packing(&mut model))
+        .map_err(panicked)?
+        .map_err(cannot_optimise)?;
+    stages.lap(format!("{file}: prepack"));
+    let plan = catch_panic(|| model.into_compact()?.into_runnable())
+        .map_err(panicked)?
+        .map_err(cannot_optimise)?;
+    stages.lap(format!("{file}: plan"));
+    Ok(plan)
+}
+
+/// The graph read from its ONNX file, typed.
+fn typed_from_onnx(
+    manifest: &Manifest,
+    file: &str,
+    files: &mut PackFiles,
+    stages: &mut LoadStages,
+) -> Result<TypedModel> {
     let fail = |e: TractError| Error::pack(file, format!("not a graph tract can load: {e:#}"));
     let onnx = tract_onnx::onnx();
     // The file's bytes, the parsed protobuf and tract's model each hold every weight:
@@ -248,28 +319,32 @@ fn load_graph(
         .map_err(panicked)?
         .map_err(fail)?;
     stages.lap(format!("{file}: type"));
-    // ...and the graph must be what the manifest says.
-    check_graph(file, &model, spec)?;
-    let cannot_optimise =
-        |e: TractError| Error::pack(file, format!("tract cannot optimise it: {e:#}"));
-    let model = catch_panic(|| model.into_decluttered())
+    Ok(model)
+}
+
+/// The graph read from its pre-optimised form: typed and decluttered at export, its int8
+/// weights made float32 here, as the ONNX path does before tract sees the graph.
+fn typed_from_nnef(
+    manifest: &Manifest,
+    file: &str,
+    files: &mut PackFiles,
+    stages: &mut LoadStages,
+) -> Result<TypedModel> {
+    let bytes = files.take_checked(manifest, file)?;
+    stages.lap(format!("{file}: read, sha256"));
+    let fail = |e: TractError| Error::pack(file, format!("not a graph tract can load: {e:#}"));
+    let panicked =
+        |message: String| Error::pack(file, format!("not a graph tract can load: {message}"));
+    let mut model = catch_panic(|| crate::nnef::read_graph(&bytes))
         .map_err(panicked)?
-        .map_err(cannot_optimise)?;
-    stages.lap(format!("{file}: declutter"));
-    let mut model = model;
-    catch_panic(|| model.optimize())
+        .map_err(fail)?;
+    drop(bytes);
+    stages.lap(format!("{file}: read NNEF"));
+    catch_panic(|| crate::nnef::fold_int8_weights(&mut model))
         .map_err(panicked)?
-        .map_err(cannot_optimise)?;
-    stages.lap(format!("{file}: optimise"));
-    catch_panic(|| crate::prepack::fold_constant_packing(&mut model))
-        .map_err(panicked)?
-        .map_err(cannot_optimise)?;
-    stages.lap(format!("{file}: prepack"));
-    let plan = catch_panic(|| model.into_compact()?.into_runnable())
-        .map_err(panicked)?
-        .map_err(cannot_optimise)?;
-    stages.lap(format!("{file}: plan"));
-    Ok(plan)
+        .map_err(fail)?;
+    stages.lap(format!("{file}: dequantize int8"));
+    Ok(model)
 }
 
 fn check_declared(

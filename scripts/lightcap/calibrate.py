@@ -293,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         manifest_path = Path(args.pack) / "manifest.json"
         manifest = json.loads(manifest_path.read_text())
         manifest["confidence"] = section
-        from .export import write_manifest  # torch, only when writing
+        from .pack_manifest import write_manifest
 
         write_manifest(manifest_path, manifest)
         print(f"wrote the confidence section of {manifest_path}")

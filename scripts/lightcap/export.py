@@ -11,9 +11,6 @@ so the golden files describe exactly what the int8 pack computes.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
-import re
 from pathlib import Path
 
 import torch
@@ -22,6 +19,7 @@ from torch import nn
 from .checkpoint import load_checkpoint, random_model
 from .config import LightCapConfig
 from .model import LightCap
+from .pack_manifest import sha256_file, write_manifest
 from .prune import pruned_decoder_model, reachable_token_ids
 from .text import CaptionTokenizer
 
@@ -140,14 +138,6 @@ def export_graphs(model: LightCap, out_dir: Path, decoder_model: LightCap | None
     )
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def export_pack(model: LightCap, concepts: list[str], tokenizer: CaptionTokenizer, out_dir: Path,
                 version: str = "0.1.0", license: str = "Apache-2.0", description: str = "",
                 max_length: int = 20, int8: bool = False, prune: bool = True) -> dict:
@@ -205,14 +195,6 @@ def export_pack(model: LightCap, concepts: list[str], tokenizer: CaptionTokenize
     }
     write_manifest(out_dir / "manifest.json", manifest)
     return manifest
-
-
-def write_manifest(path: Path, manifest: dict) -> None:
-    """manifest.json, indented, with the decoder's long list of token ids on one line."""
-    text = json.dumps(manifest, indent=2)
-    text = re.sub(r'"decoder_token_ids": \[[^\]]*\]',
-                  lambda m: '"decoder_token_ids": ' + json.dumps(json.loads(m.group(0).split(":", 1)[1])), text)
-    path.write_text(text + "\n", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> None:

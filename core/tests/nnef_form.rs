@@ -1,0 +1,229 @@
+//! The pre-optimised graph form (tract's NNEF, named by the manifest's `graphs.*.nnef`):
+//! loaded instead of the ONNX graph where a pack has it, it must give the same outputs
+//! bit for bit, and a pack that names it wrongly or carries a damaged one gets a typed
+//! error that names the file.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use lightcap::{CaptionOptions, Captioner, Error, ImageInput, PackFiles};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn test_images() -> Vec<PathBuf> {
+    let mut images: Vec<PathBuf> = std::fs::read_dir(repo().join("tests/images"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "png"))
+        .collect();
+    images.sort();
+    assert!(!images.is_empty());
+    images
+}
+
+/// Which files each graph was loaded from, as the load stages name them.
+fn loaded_from(captioner: &Captioner) -> Vec<String> {
+    let mut files: Vec<String> = captioner
+        .load_stages()
+        .stages
+        .iter()
+        .filter_map(|(stage, _)| {
+            stage
+                .split_once(": read, sha256")
+                .map(|(f, _)| f.to_owned())
+        })
+        .filter(|f| f.contains("vision") || f.contains("decoder"))
+        .collect();
+    files.dedup();
+    files
+}
+
+/// Same first-step log-probs, concepts and captions (greedy and beam 5), bit for bit.
+fn assert_same_outputs(a: &Captioner, b: &Captioner) {
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for path in test_images() {
+        let image = ImageInput::File(&path);
+        let name = path.file_name().unwrap().to_string_lossy();
+        assert_eq!(
+            bits(&a.first_step_log_probs(image).unwrap()),
+            bits(&b.first_step_log_probs(image).unwrap()),
+            "{name}: first-step log-probs"
+        );
+        for beam_size in [1, 5] {
+            let options = CaptionOptions {
+                beam_size,
+                ..CaptionOptions::default()
+            };
+            let (x, y) = (
+                a.caption(image, &options).unwrap(),
+                b.caption(image, &options).unwrap(),
+            );
+            assert_eq!(x.text, y.text, "{name}, beam {beam_size}");
+            assert_eq!(x.token_ids, y.token_ids, "{name}, beam {beam_size}");
+            assert_eq!(bits(&x.token_log_probs), bits(&y.token_log_probs), "{name}");
+            let scores = |c: &lightcap::Caption| {
+                c.concepts
+                    .iter()
+                    .map(|c| (c.index, c.score.to_bits()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(scores(&x), scores(&y), "{name}: concepts");
+        }
+    }
+}
+
+#[test]
+fn the_bundled_packs_nnef_form_gives_the_outputs_of_its_onnx_graphs() {
+    let dir = repo().join("models/default");
+    let nnef = Captioner::from_dir(&dir).unwrap();
+    let graphs = &nnef.manifest().graphs;
+    assert_eq!(graphs.vision.nnef.as_deref(), Some("vision.nnef.tar"));
+    assert_eq!(graphs.decoder.nnef.as_deref(), Some("decoder.nnef.tar"));
+    assert_eq!(loaded_from(&nnef), ["vision.nnef.tar", "decoder.nnef.tar"]);
+    let onnx = Captioner::from_files(PackFiles::read_dir(&dir).unwrap().use_onnx_graphs()).unwrap();
+    assert_eq!(loaded_from(&onnx), ["vision.onnx", "decoder.onnx"]);
+    assert_same_outputs(&nnef, &onnx);
+}
+
+/// The tiny test pack's files in memory, and its manifest to edit.
+fn tiny_pack() -> (HashMap<String, Vec<u8>>, Value) {
+    let dir = repo().join("tests/packs/tiny");
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let files = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            let name = entry["path"].as_str().unwrap().to_owned();
+            let bytes = std::fs::read(dir.join(&name)).unwrap();
+            (name, bytes)
+        })
+        .collect();
+    (files, manifest)
+}
+
+/// Add (or replace) a file and its manifest entry.
+fn put_file(
+    files: &mut HashMap<String, Vec<u8>>,
+    manifest: &mut Value,
+    name: &str,
+    bytes: Vec<u8>,
+) {
+    let entries = manifest["files"].as_array_mut().unwrap();
+    entries.retain(|e| e["path"] != name);
+    entries.push(serde_json::json!({
+        "path": name,
+        "sha256": format!("{:x}", Sha256::digest(&bytes)),
+        "bytes": bytes.len(),
+    }));
+    files.insert(name.to_owned(), bytes);
+}
+
+fn load(files: &HashMap<String, Vec<u8>>, manifest: &Value) -> Result<Captioner, Error> {
+    let mut pack = PackFiles::new();
+    for (name, bytes) in files {
+        pack.insert(name.clone(), bytes.clone());
+    }
+    pack.insert("manifest.json", serde_json::to_vec(manifest).unwrap());
+    Captioner::from_files(pack)
+}
+
+/// The tiny pack with both graphs converted here, as `lightcap export-nnef` does.
+fn tiny_pack_with_nnef() -> (HashMap<String, Vec<u8>>, Value) {
+    let (mut files, mut manifest) = tiny_pack();
+    for (role, onnx, nnef) in [
+        ("vision", "vision.onnx", "vision.nnef.tar"),
+        ("decoder", "decoder.onnx", "decoder.nnef.tar"),
+    ] {
+        assert_eq!(manifest["graphs"][role]["file"], onnx);
+        let graph = lightcap::nnef::export_graph(&files[onnx]).unwrap();
+        put_file(&mut files, &mut manifest, nnef, graph.bytes);
+        manifest["graphs"][role]["nnef"] = Value::from(nnef);
+    }
+    (files, manifest)
+}
+
+#[test]
+fn a_pack_converted_here_loads_from_its_nnef_form_with_the_same_outputs() {
+    let (files, manifest) = tiny_pack_with_nnef();
+    let nnef = load(&files, &manifest).unwrap();
+    assert_eq!(loaded_from(&nnef), ["vision.nnef.tar", "decoder.nnef.tar"]);
+    let onnx = Captioner::from_dir(repo().join("tests/packs/tiny")).unwrap();
+    assert_same_outputs(&nnef, &onnx);
+}
+
+#[test]
+fn int8_weights_stay_int8_in_the_nnef_form() {
+    let onnx = std::fs::read(repo().join("models/default/decoder.onnx")).unwrap();
+    let graph = lightcap::nnef::export_graph(&onnx).unwrap();
+    assert!(graph.onnx_int8_weights > 0);
+    assert_eq!(graph.int8_weights, graph.onnx_int8_weights);
+    // Stored float32, the int8 weights alone would be four times the ONNX file.
+    assert!(
+        graph.bytes.len() < onnx.len() * 11 / 10,
+        "{} bytes of NNEF for {} of ONNX",
+        graph.bytes.len(),
+        onnx.len()
+    );
+}
+
+fn problem(result: Result<Captioner, Error>) -> (String, String) {
+    match result {
+        Ok(_) => panic!("the broken pack loaded"),
+        Err(Error::InvalidPack { file, problem }) => (file, problem),
+        Err(other) => panic!("expected InvalidPack, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_nnef_form_the_files_list_does_not_have_is_refused() {
+    let (mut files, mut manifest) = tiny_pack_with_nnef();
+    manifest["files"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|e| e["path"] != "decoder.nnef.tar");
+    files.remove("decoder.nnef.tar");
+    let (file, problem) = problem(load(&files, &manifest));
+    assert_eq!(file, "manifest.json");
+    assert!(problem.contains("decoder.nnef.tar"), "{problem}");
+}
+
+#[test]
+fn a_damaged_nnef_graph_with_a_matching_checksum_is_a_typed_error() {
+    let (files, manifest) = tiny_pack_with_nnef();
+    let graph = &files["vision.nnef.tar"];
+    let damaged: [(&str, Vec<u8>); 3] = [
+        ("truncated", graph[..graph.len() / 3].to_vec()),
+        ("not a tar", b"this is not a graph".to_vec()),
+        ("zeroed text", {
+            // The graph text is the tar's first member: blank part of it out.
+            let mut bytes = graph.clone();
+            bytes[600..900].fill(b' ');
+            bytes
+        }),
+    ];
+    for (what, bytes) in damaged {
+        let (mut files, mut manifest) = (files.clone(), manifest.clone());
+        put_file(&mut files, &mut manifest, "vision.nnef.tar", bytes);
+        let (file, problem) = problem(load(&files, &manifest));
+        assert_eq!(file, "vision.nnef.tar", "{what}: {problem}");
+    }
+}
+
+#[test]
+fn the_onnx_graphs_of_a_pack_with_both_forms_are_not_read() {
+    // The form that is not loaded is not read: a pack may leave it out of the folder.
+    let (mut files, manifest) = tiny_pack_with_nnef();
+    files.remove("vision.onnx");
+    files.remove("decoder.onnx");
+    let captioner = load(&files, &manifest).unwrap();
+    assert_eq!(
+        loaded_from(&captioner),
+        ["vision.nnef.tar", "decoder.nnef.tar"]
+    );
+}
