@@ -6,7 +6,9 @@
 # TARGET defaults to aarch64-linux-android x86_64-linux-android aarch64-apple-ios;
 # PROFILE to release (CI uses mobile-check: the same compile, unoptimised).
 # Writes build/mobile/TARGET/liblightcap_ffi.a and prints its size, stripped of
-# debug info. With --check nothing is written: `cargo check` proves the crates compile
+# debug info. The library is built without the `onnx` feature: it loads packs through
+# their pre-optimised graph form (every bundled pack has one) and links none of tract's
+# ONNX front end. With --check nothing is written: `cargo check` proves the crates compile
 # for the target and its build scripts assemble tract's kernels for it (about half the
 # time of a build; CI uses it for x86_64-linux-android, whose code and exports match
 # the host's and aarch64-linux-android's).
@@ -82,12 +84,12 @@ for target in "${targets[@]}"; do
     esac
     if $check_only; then
         echo "== $target ($profile, cargo check)"
-        cargo check --quiet -p lightcap-ffi --lib --target "$target" --profile "$profile"
+        cargo check --quiet -p lightcap-ffi --lib --no-default-features --target "$target" --profile "$profile"
         continue
     fi
     for crate_type in "${crate_types[@]}"; do
         echo "== $target ($profile, $crate_type)"
-        cargo rustc --quiet -p lightcap-ffi --lib --crate-type "$crate_type" \
+        cargo rustc --quiet -p lightcap-ffi --lib --no-default-features --crate-type "$crate_type" \
             --target "$target" --profile "$profile"
     done
     dir="target/$target/$profile"

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use tract_onnx::prelude::*;
+use tract_nnef::prelude::*;
 
 use crate::confidence::{Calibration, ConfidenceFeatures};
 use crate::decode::{Search, Stepper};
@@ -412,7 +412,7 @@ impl Stepper for TractStepper<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tract_onnx::tract_core::internal::*;
+    use tract_nnef::tract_core::internal::*;
 
     /// Doubles its input and panics on a negative value: a stand-in for a tract kernel
     /// that panics on a value it was not built for.

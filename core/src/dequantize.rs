@@ -12,6 +12,8 @@ use std::collections::{HashMap, HashSet};
 
 use tract_onnx::pb::{GraphProto, NodeProto, TensorProto, tensor_proto::DataType};
 
+use crate::int8_weight::{for_each_dequantized, run_length};
+
 /// Replace every `DequantizeLinear` whose inputs are all initializers by the float32
 /// initializer it computes. Returns how many were folded.
 pub(crate) fn fold_dequantize_linear(graph: &mut GraphProto) -> Result<usize, String> {
@@ -150,33 +152,6 @@ impl<'a> Int8Grid<'a> {
             |v| out.extend_from_slice(&v.to_le_bytes()),
         );
         out
-    }
-}
-
-/// How many consecutive values share a scale: all of them for a single scale, else one
-/// channel's slice of the dimensions after `axis`.
-pub(crate) fn run_length(dims: &[usize], axis: Option<usize>, len: usize) -> usize {
-    match axis {
-        None => len.max(1),
-        Some(axis) => dims[axis + 1..].iter().product::<usize>().max(1),
-    }
-}
-
-/// `(q - zero_point) * scale` for every int8 value (as a byte), runs of `run` values
-/// sharing a scale, channels cycling through `scales`.
-pub(crate) fn for_each_dequantized(
-    values: &[u8],
-    run: usize,
-    scales: &[f32],
-    zero_points: &[i8],
-    mut emit: impl FnMut(f32),
-) {
-    let channels = scales.iter().zip(zero_points).cycle();
-    for (chunk, (&s, &z)) in values.chunks(run).zip(channels) {
-        let z = f32::from(z);
-        for &q in chunk {
-            emit((f32::from(q as i8) - z) * s);
-        }
     }
 }
 

@@ -11,10 +11,10 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use tract_onnx::prelude::*;
-use tract_onnx::tract_core::ops::konst::Const;
-use tract_onnx::tract_core::ops::matmul::optimized::{MatMulOperand, OptMatMul, ProtoFusedSpec};
-use tract_onnx::tract_core::tract_linalg::mmm::{EagerPackedInput, PackedMatrixStorage};
+use tract_nnef::prelude::*;
+use tract_nnef::tract_core::ops::konst::Const;
+use tract_nnef::tract_core::ops::matmul::optimized::{MatMulOperand, OptMatMul, ProtoFusedSpec};
+use tract_nnef::tract_core::tract_linalg::mmm::{EagerPackedInput, PackedMatrixStorage};
 
 use crate::pack::Plan;
 

@@ -1,18 +1,42 @@
 //! Int8 weights kept int8 inside a tract graph, for the pre-optimised pack form (`nnef`).
 //!
-//! Loading an ONNX pack folds every `DequantizeLinear` of constant inputs into a float32
-//! initializer before tract sees the graph (`dequantize`). Writing the pre-optimised form
-//! must not: tract would store those float32 values (four times the bytes), and would fold
-//! the transposes export puts on some weights into yet more float32 constants. So the
-//! exporter reads each `DequantizeLinear` as an [`Int8Dequantize`] node, which tract
-//! cannot fold (it has no out-of-plan evaluation), and loading folds those nodes into
-//! float32 constants ([`crate::nnef::fold_int8_weights`]) before tract optimises. The values
-//! are computed by the same function as on the ONNX path, so both forms give the same outputs.
+//! The pre-optimised form is written from the graph as loading declutters it, where the
+//! pack's int8 weights are float32 (`dequantize` folds them before tract sees the graph)
+//! and some are transposed or copied. Stored like that they would take four times their
+//! bytes. So before writing, every large float32 constant that lies exactly on a
+//! per-channel int8 grid (`q * scale` gives back each value bit for bit) is put back
+//! behind an [`Int8Dequantize`] of its int8 values: an op that tract cannot fold (it
+//! has no out-of-plan evaluation), which loading folds into the same float32 constant
+//! ([`crate::nnef::fold_int8_weights`]) before tract optimises the graph.
 
-use tract_onnx::pb::NodeProto;
-use tract_onnx::tract_hir::internal::*;
+use tract_nnef::tract_core::internal::*;
 
-use crate::dequantize::{for_each_dequantized, run_length};
+/// How many consecutive values share a scale: all of them for a single scale, else one
+/// channel's slice of the dimensions after `axis`.
+pub(crate) fn run_length(dims: &[usize], axis: Option<usize>, len: usize) -> usize {
+    match axis {
+        None => len.max(1),
+        Some(axis) => dims[axis + 1..].iter().product::<usize>().max(1),
+    }
+}
+
+/// `(q - zero_point) * scale` for every int8 value (as a byte), runs of `run` values
+/// sharing a scale, channels cycling through `scales`.
+pub(crate) fn for_each_dequantized(
+    values: &[u8],
+    run: usize,
+    scales: &[f32],
+    zero_points: &[i8],
+    mut emit: impl FnMut(f32),
+) {
+    let channels = scales.iter().zip(zero_points).cycle();
+    for (chunk, (&s, &z)) in values.chunks(run).zip(channels) {
+        let z = f32::from(z);
+        for &q in chunk {
+            emit((f32::from(q as i8) - z) * s);
+        }
+    }
+}
 
 /// An int8 weight made float32: `q * scales[channel]`, channels along `axis` (one scale for
 /// the whole tensor when `axis` is `None`). Inputs: the int8 values, the scales (1-D).
@@ -71,100 +95,165 @@ impl TypedOp for Int8Dequantize {
     as_op!();
 }
 
-/// ONNX's `DequantizeLinear` of a symmetric int8 weight, read as an [`Int8Dequantize`].
-#[derive(Debug, Clone, Hash, PartialEq, Eq)]
-struct DequantizeLinearToInt8 {
-    has_zero_point: bool,
-    axis: i64,
-}
+// Writing (the exporter): finding the int8 weights in a decluttered graph.
 
-/// The ONNX op builder for `DequantizeLinear` that the exporter of the pre-optimised form uses.
-pub(crate) fn dequantize_linear_builder(
-    _ctx: &tract_onnx::model::ParsingContext,
-    node: &NodeProto,
-) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
-    let axis = node
-        .attribute
-        .iter()
-        .find(|a| a.name == "axis")
-        .map_or(1, |a| a.i);
-    let op = DequantizeLinearToInt8 {
-        has_zero_point: node.input.len() == 3,
-        axis,
-    };
-    Ok((expand(op), vec![]))
-}
+/// The smallest weight worth storing as int8 (as `scripts/lightcap/quantize.py` decides).
+#[cfg(feature = "onnx")]
+const MIN_INT8_ELEMENTS: usize = 4096;
 
-impl Expansion for DequantizeLinearToInt8 {
-    fn name(&self) -> StaticName {
-        "DequantizeLinearToInt8".into()
-    }
-
-    fn rules<'r, 'p: 'r, 's: 'r>(
-        &'s self,
-        s: &mut Solver<'r>,
-        inputs: &'p [TensorProxy],
-        outputs: &'p [TensorProxy],
-    ) -> TractResult<()> {
-        check_input_arity(inputs, 2 + self.has_zero_point as usize)?;
-        check_output_arity(outputs, 1)?;
-        s.equals(&inputs[0].datum_type, i8::datum_type())?;
-        s.equals(&inputs[1].datum_type, f32::datum_type())?;
-        s.equals(&outputs[0].datum_type, f32::datum_type())?;
-        s.equals(&inputs[0].shape, &outputs[0].shape)?;
-        Ok(())
-    }
-
-    // Typing must not evaluate it either.
-    fn runs_out_of_plan(&self) -> bool {
-        false
-    }
-
-    fn wire(
-        &self,
-        prefix: &str,
-        target: &mut TypedModel,
-        inputs: &[OutletId],
-    ) -> TractResult<TVec<OutletId>> {
-        let constant = |i: usize, what: &str| {
-            target
-                .outlet_fact(inputs[i])?
-                .konst
-                .clone()
-                .with_context(|| {
-                    format!("{prefix}: the {what} of an int8 weight must be a constant")
-                })
-        };
-        let scales = constant(1, "scales")?;
-        if self.has_zero_point {
-            let zero_points = constant(2, "zero points")?;
-            let zero_points = zero_points.cast_to::<i32>()?;
-            ensure!(
-                zero_points
-                    .try_as_plain_ram()?
-                    .as_slice::<i32>()?
-                    .iter()
-                    .all(|&z| z == 0),
-                "{prefix}: only symmetric int8 weights (zero points 0) are supported"
-            );
+/// The per-channel int8 grid a float32 tensor lies on, if it does exactly: `q` and one
+/// scale per channel along `axis` such that `q * scale` gives back every value bit for
+/// bit. The scale is the channel's largest magnitude over 127, as packs quantize.
+#[cfg(feature = "onnx")]
+fn exact_int8_grid(tensor: &Tensor, axis: usize) -> Option<(Tensor, Tensor)> {
+    let values = tensor.try_as_plain_ram().ok()?;
+    let values = values.as_slice::<f32>().ok()?;
+    let shape = tensor.shape();
+    let channels = shape[axis];
+    let run = run_length(shape, Some(axis), values.len());
+    let mut max_abs = vec![0f32; channels];
+    for (chunk, c) in values.chunks(run).zip((0..channels).cycle()) {
+        for v in chunk {
+            max_abs[c] = max_abs[c].max(v.abs());
         }
-        let rank = target.outlet_fact(inputs[0])?.rank() as i64;
-        let axis = if scales.len() == 1 {
-            None
-        } else {
-            let axis = if self.axis < 0 {
-                self.axis + rank
-            } else {
-                self.axis
-            };
-            ensure!(
-                (0..rank).contains(&axis),
-                "{prefix}: axis {axis} for rank {rank}"
-            );
-            Some(axis as usize)
+    }
+    let scales: Vec<f32> = max_abs
+        .iter()
+        .map(|&m| if m > 0.0 { m / 127.0 } else { 1.0 })
+        .collect();
+    let mut q = Vec::with_capacity(values.len());
+    for (chunk, c) in values.chunks(run).zip((0..channels).cycle()) {
+        for &v in chunk {
+            let level = (v / scales[c]).round();
+            if !(-127.0..=127.0).contains(&level) || level * scales[c] != v {
+                return None;
+            }
+            q.push(level as i8);
+        }
+    }
+    let q = Tensor::from_shape(shape, &q).ok()?;
+    let scales = Tensor::from_shape(&[channels], &scales).ok()?;
+    Some((q, scales))
+}
+
+/// Put every large float32 constant that lies exactly on a per-channel int8 grid behind
+/// an [`Int8Dequantize`] of its int8 values, so the pre-optimised form stores it as int8.
+/// Returns how many were replaced.
+#[cfg(feature = "onnx")]
+pub(crate) fn keep_int8_weights(model: &mut TypedModel) -> TractResult<usize> {
+    let mut patch = TypedModelPatch::default();
+    let mut kept = 0;
+    for node in model.nodes() {
+        let Some(konst) = node.op_as::<tract_nnef::tract_core::ops::konst::Const>() else {
+            continue;
         };
-        let scales = scales.clone().into_tensor().into_shape(&[scales.len()])?;
-        let scales = target.add_const(format!("{prefix}.scales"), scales)?;
-        target.wire_node(prefix, Int8Dequantize { axis }, &[inputs[0], scales])
+        let tensor = konst.val();
+        if tensor.datum_type() != f32::datum_type()
+            || tensor.len() < MIN_INT8_ELEMENTS
+            || konst.exotic_fact().is_some()
+        {
+            continue;
+        }
+        let Some((axis, (q, scales))) =
+            (0..tensor.rank()).find_map(|axis| exact_int8_grid(tensor, axis).map(|g| (axis, g)))
+        else {
+            continue;
+        };
+        let q = patch.add_const(format!("{}.int8", node.name), q)?;
+        let scales = patch.add_const(format!("{}.scales", node.name), scales)?;
+        let weight = patch.wire_node(
+            format!("{}.dequantize", node.name),
+            Int8Dequantize { axis: Some(axis) },
+            &[q, scales],
+        )?[0];
+        patch.shunt_outside(model, node.id.into(), weight)?;
+        kept += 1;
+    }
+    patch.apply(model)?;
+    Ok(kept)
+}
+
+#[cfg(all(test, feature = "onnx"))]
+mod tests {
+    use super::*;
+
+    fn weight(shape: &[usize], values: &[f32]) -> Tensor {
+        Tensor::from_shape(shape, values).unwrap()
+    }
+
+    fn contents<T: Datum + Copy>(t: &Tensor) -> Vec<T> {
+        t.try_as_plain_ram()
+            .unwrap()
+            .as_slice::<T>()
+            .unwrap()
+            .to_vec()
+    }
+
+    #[test]
+    fn a_per_channel_grid_is_found_and_dequantizes_bit_for_bit() {
+        // Rows scaled by 0.1 and 0.03 (axis 0): a grid along rows, not along columns.
+        let q = [127.0f32, -3.0, 5.0, 1.0, -127.0, 64.0];
+        let scales = [0.1f32, 0.03];
+        let grid: Vec<f32> = q
+            .iter()
+            .enumerate()
+            .map(|(i, &q)| q * scales[i / 3])
+            .collect();
+        let tensor = weight(&[2, 3], &grid);
+        let (int8, found) = exact_int8_grid(&tensor, 0).expect("a grid along axis 0");
+        assert_eq!(contents::<f32>(&found), scales);
+        let back = Int8Dequantize { axis: Some(0) }
+            .dequantize(&int8, &found)
+            .unwrap();
+        let bits =
+            |t: &Tensor| -> Vec<u32> { contents::<f32>(t).iter().map(|v| v.to_bits()).collect() };
+        assert_eq!(bits(&back), bits(&tensor));
+        assert!(
+            exact_int8_grid(&tensor, 1).is_none(),
+            "columns mix two scales"
+        );
+    }
+
+    #[test]
+    fn values_off_the_grid_stay_float() {
+        let tensor = weight(&[2, 2], &[1.0, 0.5, 0.3333, -1.0]);
+        assert!(exact_int8_grid(&tensor, 0).is_none());
+        assert!(exact_int8_grid(&tensor, 1).is_none());
+    }
+
+    #[test]
+    fn an_all_zero_channel_gets_scale_one() {
+        let tensor = weight(&[2, 2], &[0.0, 0.0, 63.5, -1.5]);
+        let (int8, scales) = exact_int8_grid(&tensor, 0).unwrap();
+        assert_eq!(contents::<f32>(&scales)[0], 1.0);
+        assert_eq!(contents::<i8>(&int8)[..2], [0, 0]);
+    }
+
+    #[test]
+    fn decluttering_does_not_fold_an_int8_weight_and_loading_does() {
+        let mut model = TypedModel::default();
+        let int8 = model
+            .add_const("w.int8", tensor2(&[[1i8, -2], [3, 127]]))
+            .unwrap();
+        let scales = model
+            .add_const("w.scales", tensor1(&[0.5f32, 2.0]))
+            .unwrap();
+        let w = model
+            .wire_node("w", Int8Dequantize { axis: Some(0) }, &[int8, scales])
+            .unwrap()[0];
+        model.select_output_outlets(&[w]).unwrap();
+        let mut model = model.into_decluttered().unwrap();
+        let kept = model
+            .nodes()
+            .iter()
+            .filter(|n| n.op_is::<Int8Dequantize>())
+            .count();
+        assert_eq!(kept, 1);
+        assert_eq!(crate::nnef::fold_int8_weights(&mut model).unwrap(), 1);
+        let output = model
+            .outlet_fact(model.output_outlets().unwrap()[0])
+            .unwrap();
+        let value = output.konst.clone().expect("a constant once folded");
+        assert_eq!(contents::<f32>(&value), [0.5, -1.0, 6.0, 254.0]);
     }
 }

@@ -23,6 +23,7 @@
 mod captioner;
 pub mod confidence;
 mod decode;
+#[cfg(feature = "onnx")]
 mod dequantize;
 mod error;
 mod footprint;

@@ -1,22 +1,19 @@
 //! The pre-optimised graph form: each graph as tract's NNEF (with tract's extensions),
 //! written at export time from the typed and decluttered model, so that loading skips
-//! protobuf parsing, ONNX translation, typing and most of decluttering.
+//! protobuf parsing, ONNX translation, typing and decluttering, and never holds a
+//! graph's weights twice over (the protobuf's and tract's).
 //!
 //! Two things tract's NNEF writer cannot do alone, which the `lightcap` registry here adds:
 //! - the exact GELU that every fusion layer declutters into (`GeluExact`) has no NNEF
 //!   name in tract 0.23; it is written as `lightcap_gelu_exact`;
-//! - NNEF stores each constant as the model holds it, so the int8 weights of a pack,
-//!   float32 once dequantized, would be stored at four times their size. Each one stays
-//!   int8 behind an `Int8Dequantize` node (`int8_weight`), written as
-//!   `lightcap_int8_dequantize`, which [`fold_int8_weights`] turns into a float32
-//!   constant when the pack is loaded, before tract optimises the graph.
+//! - NNEF stores each constant as the model holds it, float32 for a pack's int8 weights
+//!   once they are dequantized. Those stay int8 behind `Int8Dequantize` nodes
+//!   (`int8_weight`), written as `lightcap_int8_dequantize`, which
+//!   [`fold_int8_weights`] turns back into the same float32 constants at load.
 
-use prost::Message;
 use tract_nnef::internal::*;
 use tract_nnef::ser::{invocation, numeric};
-use tract_onnx::pb::ModelProto;
-use tract_onnx::prelude::InferenceModelExt;
-use tract_onnx::tract_core::ops::nn::GeluExact;
+use tract_nnef::tract_core::ops::nn::GeluExact;
 
 use crate::int8_weight::Int8Dequantize;
 
@@ -67,14 +64,19 @@ fn registry() -> Registry {
     registry
 }
 
-/// tract's NNEF framework with LightCap's registry.
-pub(crate) fn framework() -> tract_nnef::internal::Nnef {
-    let mut nnef = tract_nnef::nnef().with_registry(registry());
-    nnef.allow_extended_identifier_syntax(true);
-    nnef
+/// tract's NNEF framework with LightCap's registry, built once: building it parses
+/// tract's NNEF standard library (about 15 ms).
+pub(crate) fn framework() -> &'static tract_nnef::internal::Nnef {
+    static FRAMEWORK: std::sync::OnceLock<tract_nnef::internal::Nnef> = std::sync::OnceLock::new();
+    FRAMEWORK.get_or_init(|| {
+        let mut nnef = tract_nnef::nnef().with_registry(registry());
+        nnef.allow_extended_identifier_syntax(true);
+        nnef
+    })
 }
 
-/// Read a graph written by [`write_graph`]; its int8 weights are still `Int8Dequantize` nodes.
+/// Read a graph written by [`export_graph`]; its int8 weights are still `Int8Dequantize`
+/// nodes.
 pub(crate) fn read_graph(bytes: &[u8]) -> TractResult<TypedModel> {
     framework().model_for_read(&mut &*bytes)
 }
@@ -102,38 +104,38 @@ pub(crate) fn fold_int8_weights(model: &mut TypedModel) -> TractResult<usize> {
 }
 
 /// A graph in the pre-optimised form, and what it holds.
+#[cfg(feature = "onnx")]
 pub struct NnefGraph {
     /// The `.nnef.tar` file's bytes.
     pub bytes: Vec<u8>,
-    /// Weights kept int8 (of the `DequantizeLinear` weights the ONNX graph had).
+    /// Weights stored int8.
     pub int8_weights: usize,
+    /// The int8 weights (`DequantizeLinear` nodes) of the ONNX graph.
     pub onnx_int8_weights: usize,
 }
 
 /// Convert one ONNX graph of a pack to the pre-optimised form: typed and decluttered as
-/// loading does, the pack's int8 weights kept int8. Deterministic: the same graph gives
-/// the same bytes.
+/// loading an ONNX graph does, the pack's int8 weights kept int8. The same graph gives the same
+/// tensors and operators (the names tract gives a few reshapes can differ between runs).
+#[cfg(feature = "onnx")]
 pub fn export_graph(onnx: &[u8]) -> TractResult<NnefGraph> {
-    let proto = ModelProto::decode(onnx).map_err(|e| format_err!("not ONNX: {e}"))?;
-    let onnx_int8_weights = proto
+    use prost::Message;
+    use tract_onnx::pb::ModelProto;
+    use tract_onnx::prelude::InferenceModelExt;
+
+    let mut proto = ModelProto::decode(onnx).map_err(|e| format_err!("not ONNX: {e}"))?;
+    let graph = proto
         .graph
-        .iter()
-        .flat_map(|g| &g.node)
-        .filter(|n| n.op_type == "DequantizeLinear")
-        .count();
-    let mut reader = tract_onnx::onnx();
-    reader.op_register.insert(
-        "DequantizeLinear",
-        crate::int8_weight::dequantize_linear_builder,
-    );
-    let model = reader.model_for_proto_model(&proto)?.into_typed()?;
+        .as_mut()
+        .context("an ONNX model without a graph")?;
+    let onnx_int8_weights =
+        crate::dequantize::fold_dequantize_linear(graph).map_err(|e| format_err!("{e}"))?;
+    let model = tract_onnx::onnx()
+        .model_for_proto_model(&proto)?
+        .into_typed()?;
     drop(proto);
-    let model = model.into_decluttered()?;
-    let int8_weights = model
-        .nodes()
-        .iter()
-        .filter(|n| n.op_is::<Int8Dequantize>())
-        .count();
+    let mut model = model.into_decluttered()?;
+    let int8_weights = crate::int8_weight::keep_int8_weights(&mut model)?;
     let bytes = framework().write_to_tar_with_config(&model, Vec::new(), false, true)?;
     Ok(NnefGraph {
         bytes,

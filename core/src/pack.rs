@@ -9,10 +9,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use prost::Message;
 use sha2::{Digest, Sha256};
-use tract_onnx::pb::ModelProto;
-use tract_onnx::prelude::*;
+use tract_nnef::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::footprint::LoadStages;
@@ -255,9 +253,10 @@ fn load_graph(
     ] {
         check_declared(file, side, declared, expected)?;
     }
-    let model = match form {
-        GraphForm::Onnx(file) => typed_from_onnx(manifest, file, files, stages)?,
-        GraphForm::Nnef(file) => typed_from_nnef(manifest, file, files, stages)?,
+    let (model, decluttered) = match form {
+        GraphForm::Onnx(file) => (typed_from_onnx(manifest, file, files, stages)?, false),
+        // Decluttered when it was written (`nnef::export_graph`).
+        GraphForm::Nnef(file) => (typed_from_nnef(manifest, file, files, stages)?, true),
     };
     // ...and the graph must be what the manifest says.
     check_graph(file, &model, spec)?;
@@ -266,10 +265,15 @@ fn load_graph(
         |message: String| Error::pack(file, format!("tract cannot optimise it: {message}"));
     let cannot_optimise =
         |e: TractError| Error::pack(file, format!("tract cannot optimise it: {e:#}"));
-    let model = catch_panic(|| model.into_decluttered())
-        .map_err(panicked)?
-        .map_err(cannot_optimise)?;
-    stages.lap(format!("{file}: declutter"));
+    let model = if decluttered {
+        model
+    } else {
+        let model = catch_panic(|| model.into_decluttered())
+            .map_err(panicked)?
+            .map_err(cannot_optimise)?;
+        stages.lap(format!("{file}: declutter"));
+        model
+    };
     let mut model = model;
     catch_panic(|| model.optimize())
         .map_err(panicked)?
@@ -287,12 +291,17 @@ fn load_graph(
 }
 
 /// The graph read from its ONNX file, typed.
+#[cfg(feature = "onnx")]
 fn typed_from_onnx(
     manifest: &Manifest,
     file: &str,
     files: &mut PackFiles,
     stages: &mut LoadStages,
 ) -> Result<TypedModel> {
+    use prost::Message;
+    use tract_onnx::pb::ModelProto;
+    use tract_onnx::prelude::InferenceModelExt;
+
     let fail = |e: TractError| Error::pack(file, format!("not a graph tract can load: {e:#}"));
     let onnx = tract_onnx::onnx();
     // The file's bytes, the parsed protobuf and tract's model each hold every weight:
@@ -320,6 +329,21 @@ fn typed_from_onnx(
         .map_err(fail)?;
     stages.lap(format!("{file}: type"));
     Ok(model)
+}
+
+/// A library built without ONNX support reads only the pre-optimised form.
+#[cfg(not(feature = "onnx"))]
+fn typed_from_onnx(
+    _manifest: &Manifest,
+    file: &str,
+    _files: &mut PackFiles,
+    _stages: &mut LoadStages,
+) -> Result<TypedModel> {
+    Err(Error::pack(
+        file,
+        "this build of the library reads no ONNX (it was built without the `onnx` feature), \
+         and the pack has no pre-optimised form (`nnef`) of this graph",
+    ))
 }
 
 /// The graph read from its pre-optimised form: typed and decluttered at export, its int8

@@ -9,9 +9,9 @@
 //! default pack). Evaluating those nodes once here trades memory (the packed copies) for
 //! that time.
 
-use tract_onnx::prelude::*;
-use tract_onnx::tract_core::ops::konst::Const;
-use tract_onnx::tract_core::ops::matmul::pack::OptMatMulPack;
+use tract_nnef::prelude::*;
+use tract_nnef::tract_core::ops::konst::Const;
+use tract_nnef::tract_core::ops::matmul::pack::OptMatMulPack;
 
 /// Replace every `OptMatMulPack` whose input is a constant by its packed result.
 /// Returns how many were folded.
