@@ -2,7 +2,9 @@
 # Writes the packs of a default-model training run (scripts/train-default.sh):
 #   RUN_DIR/pack-f32   float32, for evaluation
 #   models/default     weight-only int8, the bundled pack, with its parity golden file
-#                      (tests/golden/default) computed from the int8-rounded PyTorch model
+#                      (tests/golden/default) computed from the int8-rounded PyTorch model,
+#                      and the pre-optimised form of its graphs (*.nnef.tar, which the
+#                      mobile libraries load), written by the Rust CLI
 #
 #   scripts/export-default.sh [RUN_DIR]       (default build/default-run)
 set -euo pipefail
@@ -20,4 +22,6 @@ rm -rf models/default
 "$py" -m lightcap.export --checkpoint "$run/student.pt" --int8 --out models/default --version "$version" \
     --name lightcap-effnet-int8 --description "$about; weight-only int8" \
     --golden tests/golden/default --golden-images tests/images/*.png
+cargo build --release --quiet -p lightcap-cli
+"$py" -m lightcap.nnef_form models/default --cli target/release/lightcap
 du -sh "$run/pack-f32" models/default

@@ -62,6 +62,9 @@ cargo test --workspace --quiet
 stage "Rust: one captioner shared by 8 threads, 100 captions each, equals serial"
 cargo test --workspace --quiet -- --ignored eight_threads_captioning_a_hundred_images_each_match_serial
 
+stage "Rust: the mobile libraries' build (no ONNX front end): lints, unit tests, the bundled pack from its pre-optimised form"
+cargo test -p lightcap --no-default-features --quiet --lib --test nnef_form
+
 stage "Leaks: the binding layer's engine and caption loop under valgrind memcheck"
 scripts/check-leaks.sh
 
@@ -71,10 +74,13 @@ scripts/test-bindings.sh
 stage "Python: model, export, training, evaluation; documentation links and Kotlin examples"
 "$py" -m pytest -q scripts/tests
 
-stage "Parity at paper size: lightcap-rn50 (random weights) exported, then run by the Rust core"
+stage "Parity at paper size: lightcap-rn50 (random weights) exported, then run by the Rust core from ONNX and from the pre-optimised form"
 "$py" -m lightcap.export --config lightcap-rn50 --seed 0 --out build/packs/lightcap-rn50 \
     --golden build/golden/lightcap-rn50 --golden-images tests/images/*.png
 # --workspace keeps the feature set of the run above, so nothing is rebuilt.
+cargo test --workspace --quiet -- --ignored rn50_pack_matches_pytorch
+# Again from the pack's pre-optimised form (the debug CLI, built by the tests above).
+"$py" -m lightcap.nnef_form build/packs/lightcap-rn50 --cli target/debug/lightcap
 cargo test --workspace --quiet -- --ignored rn50_pack_matches_pytorch
 
 stage "Android: library module type-checked and tested on the JVM, sources parse, Gradle consistent"

@@ -37,9 +37,9 @@ android {
         targetCompatibility = JavaVersion.VERSION_17
     }
 
-    // ONNX graphs are already dense: compressing them in the APK only slows the copy.
+    // The pack's graphs are already dense: compressing them in the APK only slows the copy.
     androidResources {
-        noCompress += "onnx"
+        noCompress += "tar"
     }
 }
 
@@ -48,7 +48,11 @@ kotlin {
 }
 
 val copyModelPack by tasks.registering(Copy::class) {
-    from(rootProject.file("../models/default"))
+    // The app's library loads the pre-optimised graphs (*.nnef.tar) and links no ONNX
+    // reader (scripts/build-mobile.sh), so the pack's ONNX graphs stay out of the APK.
+    from(rootProject.file("../models/default")) {
+        exclude("*.onnx")
+    }
     into(layout.buildDirectory.dir("generated/packs/lightcap-default"))
 }
 tasks.named("preBuild") { dependsOn(copyModelPack) }

@@ -33,9 +33,15 @@ pub(crate) fn for_each_dequantized(
     for (chunk, (&s, &z)) in values.chunks(run).zip(channels) {
         let z = f32::from(z);
         for &q in chunk {
-            emit((f32::from(q as i8) - z) * s);
+            emit(dequantized(q, s, z));
         }
     }
+}
+
+/// One int8 value (as a byte) made float32: the formula both graph forms use.
+#[inline(always)]
+fn dequantized(q: u8, scale: f32, zero_point: f32) -> f32 {
+    (f32::from(q as i8) - zero_point) * scale
 }
 
 /// An int8 weight made float32: `q * scales[channel]`, channels along `axis` (one scale for
@@ -63,9 +69,18 @@ impl Int8Dequantize {
         );
         let bytes = values.try_as_plain_ram()?.as_bytes();
         let run = run_length(values.shape(), self.axis, bytes.len());
-        let mut out = Vec::with_capacity(bytes.len());
-        for_each_dequantized(bytes, run, &scales, &vec![0; channels], |v| out.push(v));
-        Ok(tract_ndarray::ArrayD::from_shape_vec(values.shape(), out)?.into())
+        let mut out = Tensor::zero::<f32>(values.shape())?;
+        let mut view = out.try_as_plain_ram_mut()?;
+        let floats = view.as_slice_mut::<f32>()?;
+        // Written slice by slice (this runs over every weight of a pack at load).
+        let runs = floats.chunks_mut(run).zip(bytes.chunks(run));
+        for ((out, q), &s) in runs.zip(scales.iter().cycle()) {
+            for (o, &q) in out.iter_mut().zip(q) {
+                *o = dequantized(q, s, 0.0);
+            }
+        }
+        drop(view);
+        Ok(out)
     }
 }
 

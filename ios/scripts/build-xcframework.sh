@@ -2,7 +2,8 @@
 # Builds what ios/LightCap needs and puts it in place:
 #   ios/LightCap/LightCapFFI.xcframework        static libraries + LightCapFFI.h + module map
 #   ios/LightCap/Sources/LightCap/Generated/    the uniffi Swift API
-#   ios/LightCap/Tests/LightCapTests/Resources/ the bundled model pack, for the package tests
+#   ios/LightCap/Tests/LightCapTests/Resources/ the tiny test pack with its pre-optimised graphs,
+#                                               for the package tests
 #
 #   ios/scripts/build-xcframework.sh            on a Mac with Xcode: device + simulators
 #   ios/scripts/build-xcframework.sh --check    anywhere: the device library only (unoptimised),
@@ -26,6 +27,11 @@ cp build/bindings/swift/LightCapFFI.modulemap "$headers/module.modulemap"
 rm -rf "$package/Tests/LightCapTests/Resources/lightcap-default"
 mkdir -p "$package/Tests/LightCapTests/Resources"
 cp -R tests/packs/tiny "$package/Tests/LightCapTests/Resources/lightcap-default"
+# The device library reads only the pre-optimised graph form (it is built without ONNX
+# support, scripts/build-mobile.sh): the test pack gets it, written by the CLI.
+cargo build --quiet -p lightcap-cli
+PYTHONPATH=scripts .venv/bin/python -m lightcap.nnef_form "$package/Tests/LightCapTests/Resources/lightcap-default" \
+    --cli target/debug/lightcap >/dev/null
 
 if $check; then
     scripts/build-mobile.sh --profile mobile-check aarch64-apple-ios
