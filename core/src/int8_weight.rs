@@ -21,7 +21,8 @@ pub(crate) fn run_length(dims: &[usize], axis: Option<usize>, len: usize) -> usi
 }
 
 /// `(q - zero_point) * scale` for every int8 value (as a byte), runs of `run` values
-/// sharing a scale, channels cycling through `scales`.
+/// sharing a scale, channels cycling through `scales` (the ONNX path, `dequantize`).
+#[cfg(feature = "onnx")]
 pub(crate) fn for_each_dequantized(
     values: &[u8],
     run: usize,
