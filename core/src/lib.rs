@@ -1,8 +1,9 @@
 //! LightCap: on-device image captioning.
 //!
-//! A [`Captioner`] loads a model pack (two ONNX graphs, a tokenizer, a concept
-//! list and a manifest that ties them together) and turns an image into a
-//! one-line caption plus the concepts it saw, on the calling thread, with tract.
+//! A [`Captioner`] loads a model pack (two graphs, as ONNX and optionally in a
+//! pre-optimised form, a tokenizer, a concept list and a manifest that ties them
+//! together) and turns an image into a one-line caption plus the concepts it saw, on
+//! the calling thread, with tract.
 //!
 //! ```no_run
 //! use lightcap::{Captioner, CaptionOptions, ImageInput};
@@ -14,8 +15,10 @@
 //! ```
 //!
 //! Layout: `pack` loads and checks a pack against `manifest` (the contract with
-//! the Python exporter); `preprocess` turns images into the model's input;
-//! `captioner` runs the vision graph once and the decoder step per token;
+//! the Python exporter), its graphs from ONNX (`dequantize` folds int8 weights first) or
+//! from the pre-optimised form (`nnef`, with `int8_weight`; the `onnx` feature, on by
+//! default, adds ONNX loading and writing that form); `preprocess` turns images into
+//! the model's input; `captioner` runs the vision graph once and the decoder step per token;
 //! `decode` holds the greedy and beam search rules, over the decoder's own token ids
 //! (`vocabulary` maps them to the tokenizer's); `confidence` turns what the
 //! model produced for a caption into a calibrated confidence and an `unsure` flag.
