@@ -54,7 +54,11 @@ info = plistlib.loads((sample / info_path).read_bytes())
 check(bool(info.get("NSCameraUsageDescription")), "Info.plist lacks NSCameraUsageDescription")
 for path in re.findall(r"^\s+(?:- )?path: (\S+)$", spec, re.M):
     check((sample / path).exists(), f"project.yml names {path}, which does not exist")
-pack_name = re.search(r"path: \.\./\.\./models/default\n\s+name: (\S+)", spec).group(1)
+bundled = re.search(r'pack="\$TARGET_BUILD_DIR/\$UNLOCALIZED_RESOURCES_FOLDER_PATH/([\w-]+)"\n(.*\n){1,2}.*'
+                    r'"\$SRCROOT/(\S+)/"', spec)
+check(bundled is not None, "project.yml does not bundle a model pack")
+pack_name, pack_source = bundled.group(1), bundled.group(3)
+check((sample / pack_source / "manifest.json").is_file(), f"project.yml bundles {pack_source}, which is no pack")
 sources = "".join(p.read_text() for p in (sample / "LightCapSample").glob("*.swift"))
 check(f'packNamed: "{pack_name}"' in sources, f"the sample does not load the pack it bundles ({pack_name})")
 check(f'packNamed: "{pack_name}"' in (package / "Tests/LightCapTests/LightCapTests.swift").read_text(),
