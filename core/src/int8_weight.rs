@@ -71,16 +71,17 @@ impl Int8Dequantize {
         let bytes = values.try_as_plain_ram()?.as_bytes();
         let run = run_length(values.shape(), self.axis, bytes.len());
         let mut out = Tensor::zero::<f32>(values.shape())?;
-        let mut view = out.try_as_plain_ram_mut()?;
-        let floats = view.as_slice_mut::<f32>()?;
-        // Written slice by slice (this runs over every weight of a pack at load).
-        let runs = floats.chunks_mut(run).zip(bytes.chunks(run));
-        for ((out, q), &s) in runs.zip(scales.iter().cycle()) {
-            for (o, &q) in out.iter_mut().zip(q) {
-                *o = dequantized(q, s, 0.0);
+        {
+            let mut view = out.try_as_plain_ram_mut()?;
+            let floats = view.as_slice_mut::<f32>()?;
+            // Written slice by slice (this runs over every weight of a pack at load).
+            let runs = floats.chunks_mut(run).zip(bytes.chunks(run));
+            for ((out, q), &s) in runs.zip(scales.iter().cycle()) {
+                for (o, &q) in out.iter_mut().zip(q) {
+                    *o = dequantized(q, s, 0.0);
+                }
             }
         }
-        drop(view);
         Ok(out)
     }
 }

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 
 use lightcap::{CaptionOptions, Captioner, Error, ImageInput, PackFiles};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -119,11 +118,12 @@ fn put_file(
     name: &str,
     bytes: Vec<u8>,
 ) {
+    use sha2::Digest;
     let entries = manifest["files"].as_array_mut().unwrap();
     entries.retain(|e| e["path"] != name);
     entries.push(serde_json::json!({
         "path": name,
-        "sha256": format!("{:x}", Sha256::digest(&bytes)),
+        "sha256": format!("{:x}", sha2::Sha256::digest(&bytes)),
         "bytes": bytes.len(),
     }));
     files.insert(name.to_owned(), bytes);
