@@ -14,11 +14,13 @@ target=aarch64-unknown-linux-gnu
 out=build/bench
 mkdir -p "$out"
 
-cargo build --release --quiet -p lightcap-cli -p lightcap-ffi --target "$target"
+cargo build --release --quiet -p lightcap-cli --target "$target"
+# The library as phones get it: without the ONNX front end (see scripts/build-mobile.sh).
+cargo build --release --quiet -p lightcap-ffi --no-default-features --target "$target"
 cargo build --workspace --quiet
 arm=target/$target/release/lightcap
 aarch64-linux-gnu-strip -o "$out/liblightcap_ffi-aarch64.so" "target/$target/release/liblightcap_ffi.so"
-echo "aarch64 release library: $(du -k "target/$target/release/liblightcap_ffi.so" | cut -f1) KiB," \
+echo "aarch64 release library (no ONNX front end): $(du -k "target/$target/release/liblightcap_ffi.so" | cut -f1) KiB," \
     "stripped $(du -k "$out/liblightcap_ffi-aarch64.so" | cut -f1) KiB"
 
 run_arm() { qemu-aarch64 -L /usr/aarch64-linux-gnu "$arm" "$@"; }
