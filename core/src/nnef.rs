@@ -64,21 +64,19 @@ fn registry() -> Registry {
     registry
 }
 
-/// tract's NNEF framework with LightCap's registry, built once: building it parses
-/// tract's NNEF standard library (about 15 ms).
-pub(crate) fn framework() -> &'static tract_nnef::internal::Nnef {
-    static FRAMEWORK: std::sync::OnceLock<tract_nnef::internal::Nnef> = std::sync::OnceLock::new();
-    FRAMEWORK.get_or_init(|| {
-        let mut nnef = tract_nnef::nnef().with_registry(registry());
-        nnef.allow_extended_identifier_syntax(true);
-        nnef
-    })
+/// tract's NNEF framework with LightCap's registry. Building it parses tract's NNEF
+/// standard library (about 15 ms), so loading builds one for both graphs and then drops
+/// it (held for good it would be 0.4 MB of heap).
+pub(crate) fn framework() -> Nnef {
+    let mut nnef = tract_nnef::nnef().with_registry(registry());
+    nnef.allow_extended_identifier_syntax(true);
+    nnef
 }
 
 /// Read a graph written by [`export_graph`]; its int8 weights are still `Int8Dequantize`
 /// nodes.
-pub(crate) fn read_graph(bytes: &[u8]) -> TractResult<TypedModel> {
-    framework().model_for_read(&mut &*bytes)
+pub(crate) fn read_graph(framework: &Nnef, bytes: &[u8]) -> TractResult<TypedModel> {
+    framework.model_for_read(&mut &*bytes)
 }
 
 /// Replace every `Int8Dequantize` of constant inputs by the float32 constant it computes.

@@ -164,11 +164,14 @@ impl LoadedPack {
             &files.take_checked(&manifest, &manifest.concepts.file)?,
         )?;
         let contract = contract::expected(&manifest);
+        // Built for the first graph in the pre-optimised form, used for the second.
+        let mut nnef = None;
         let vision = load_graph(
             &manifest,
             &manifest.graphs.vision,
             &contract.vision,
             &mut files,
+            &mut nnef,
             &mut stages,
         )?;
         let decoder = load_graph(
@@ -176,6 +179,7 @@ impl LoadedPack {
             &manifest.graphs.decoder,
             &contract.decoder,
             &mut files,
+            &mut nnef,
             &mut stages,
         )?;
         Ok(LoadedPack {
@@ -239,6 +243,7 @@ fn load_graph(
     spec: &GraphSpec,
     contract: &[Vec<TensorSpec>; 2],
     files: &mut PackFiles,
+    nnef: &mut Option<tract_nnef::internal::Nnef>,
     stages: &mut LoadStages,
 ) -> Result<Plan> {
     let form = files.graph_form(spec);
@@ -256,7 +261,10 @@ fn load_graph(
     let (model, decluttered) = match form {
         GraphForm::Onnx(file) => (typed_from_onnx(manifest, file, files, stages)?, false),
         // Decluttered when it was written (`nnef::export_graph`).
-        GraphForm::Nnef(file) => (typed_from_nnef(manifest, file, files, stages)?, true),
+        GraphForm::Nnef(file) => {
+            let nnef = nnef.get_or_insert_with(crate::nnef::framework);
+            (typed_from_nnef(manifest, file, files, nnef, stages)?, true)
+        }
     };
     // ...and the graph must be what the manifest says.
     check_graph(file, &model, spec)?;
@@ -352,6 +360,7 @@ fn typed_from_nnef(
     manifest: &Manifest,
     file: &str,
     files: &mut PackFiles,
+    nnef: &tract_nnef::internal::Nnef,
     stages: &mut LoadStages,
 ) -> Result<TypedModel> {
     let bytes = files.take_checked(manifest, file)?;
@@ -359,7 +368,7 @@ fn typed_from_nnef(
     let fail = |e: TractError| Error::pack(file, format!("not a graph tract can load: {e:#}"));
     let panicked =
         |message: String| Error::pack(file, format!("not a graph tract can load: {message}"));
-    let mut model = catch_panic(|| crate::nnef::read_graph(&bytes))
+    let mut model = catch_panic(|| crate::nnef::read_graph(nnef, &bytes))
         .map_err(panicked)?
         .map_err(fail)?;
     drop(bytes);
