@@ -82,6 +82,7 @@ cargo test --workspace --quiet -- --ignored rn50_pack_matches_pytorch
 # Again from the pack's pre-optimised form (the debug CLI, built by the tests above).
 "$py" -m lightcap.nnef_form build/packs/lightcap-rn50 --cli target/debug/lightcap
 cargo test --workspace --quiet -- --ignored rn50_pack_matches_pytorch
+drop_on_ci build/packs/lightcap-rn50
 
 stage "Android: library module type-checked and tested on the JVM, sources parse, Gradle consistent"
 android/scripts/check.sh
