@@ -2,17 +2,17 @@
 //! a typed error or a result, never a panic. Not coverage-guided fuzzing; a fast,
 //! deterministic smoke that runs with every `cargo test`.
 
+mod common;
+
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use lightcap::{Captioner, DEFAULT_MAX_IMAGE_PIXELS, ImageInput, PackFiles};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use common::{repo, tiny_pack};
 
 /// xorshift64*: deterministic, no dependency.
 struct Rng(u64);
@@ -95,23 +95,6 @@ fn damaged_images_give_a_result_or_a_typed_error() {
         decoded > 0 && refused > 0,
         "{decoded} decoded, {refused} refused"
     );
-}
-
-fn tiny_pack() -> (HashMap<String, Vec<u8>>, Value) {
-    let dir = repo().join("tests/packs/tiny");
-    let manifest: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
-    let files = manifest["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|entry| {
-            let name = entry["path"].as_str().unwrap().to_owned();
-            let bytes = std::fs::read(dir.join(&name)).unwrap();
-            (name, bytes)
-        })
-        .collect();
-    (files, manifest)
 }
 
 fn load(files: &HashMap<String, Vec<u8>>, manifest: &[u8]) -> Result<Captioner, lightcap::Error> {

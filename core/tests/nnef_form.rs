@@ -4,19 +4,18 @@
 //! error that names the file. With the `onnx` feature off (the mobile libraries' build)
 //! the bundled pack still loads and captions, and a pack with only ONNX graphs is refused.
 
+mod common;
+
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 
 use lightcap::{CaptionOptions, Captioner, Error, ImageInput, PackFiles};
 use serde_json::Value;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use common::{repo, tiny_pack};
 
 #[cfg(feature = "onnx")]
-fn test_images() -> Vec<PathBuf> {
-    let mut images: Vec<PathBuf> = std::fs::read_dir(repo().join("tests/images"))
+fn test_images() -> Vec<std::path::PathBuf> {
+    let mut images: Vec<std::path::PathBuf> = std::fs::read_dir(repo().join("tests/images"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "png"))
@@ -90,24 +89,6 @@ fn the_bundled_packs_nnef_form_gives_the_outputs_of_its_onnx_graphs() {
     let onnx = Captioner::from_files(PackFiles::read_dir(&dir).unwrap().use_onnx_graphs()).unwrap();
     assert_eq!(loaded_from(&onnx), ["vision.onnx", "decoder.onnx"]);
     assert_same_outputs(&nnef, &onnx);
-}
-
-/// The tiny test pack's files in memory, and its manifest to edit.
-fn tiny_pack() -> (HashMap<String, Vec<u8>>, Value) {
-    let dir = repo().join("tests/packs/tiny");
-    let manifest: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
-    let files = manifest["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|entry| {
-            let name = entry["path"].as_str().unwrap().to_owned();
-            let bytes = std::fs::read(dir.join(&name)).unwrap();
-            (name, bytes)
-        })
-        .collect();
-    (files, manifest)
 }
 
 /// Add (or replace) a file and its manifest entry.
