@@ -28,8 +28,9 @@ rm -rf "$package/Tests/LightCapTests/Resources/lightcap-default"
 mkdir -p "$package/Tests/LightCapTests/Resources"
 cp -R tests/packs/tiny "$package/Tests/LightCapTests/Resources/lightcap-default"
 # The device library reads only the pre-optimised graph form (it is built without ONNX
-# support, scripts/build-mobile.sh): the test pack gets it, written by the CLI.
-cargo build --quiet -p lightcap-cli
+# support, scripts/build-mobile.sh): the test pack gets it, written by the CLI. (The whole
+# workspace, as scripts/generate-bindings.sh builds it above: nothing is rebuilt.)
+cargo build --quiet --workspace
 PYTHONPATH=scripts .venv/bin/python -m lightcap.nnef_form "$package/Tests/LightCapTests/Resources/lightcap-default" \
     --cli target/debug/lightcap >/dev/null
 
