@@ -37,9 +37,8 @@ pub(crate) fn fold_dequantize_linear(graph: &mut GraphProto) -> Result<usize, St
                 .get(i)
                 .map(|name| &graph.initializer[index[name]])
         };
-        let values = Int8Grid::parse(&node, input(0), input(1), input(2))
-            .map_err(|e| format!("DequantizeLinear node {:?}: {e}", node.name))?
-            .dequantized_le_bytes();
+        let values = dequantize(&node, input(0), input(1), input(2))
+            .map_err(|e| format!("DequantizeLinear node {:?}: {e}", node.name))?;
         let output = node
             .output
             .first()
@@ -65,94 +64,62 @@ pub(crate) fn fold_dequantize_linear(graph: &mut GraphProto) -> Result<usize, St
     Ok(count)
 }
 
-/// One `DequantizeLinear` of constant inputs, checked: int8 values with one scale (and zero
-/// point) per channel along an axis, or one for the whole tensor.
-pub(crate) struct Int8Grid<'a> {
-    /// The int8 values as bytes (two's complement), borrowed when stored raw.
-    pub values: Cow<'a, [u8]>,
-    pub dims: &'a [i64],
-    pub scales: Vec<f32>,
-    pub zero_points: Vec<i8>,
-    /// The axis the scales run along; `None` for a single scale.
-    pub axis: Option<usize>,
-}
-
-impl<'a> Int8Grid<'a> {
-    pub fn parse(
-        node: &NodeProto,
-        quantized: Option<&'a TensorProto>,
-        scale: Option<&TensorProto>,
-        zero_point: Option<&TensorProto>,
-    ) -> Result<Self, String> {
-        let quantized = quantized.ok_or("no input tensor")?;
-        let scales = floats(scale.ok_or("no scale")?)?;
-        let (values, dims) = (int8_bytes(quantized)?, quantized.dims.as_slice());
-        let zero_points = match zero_point {
-            Some(t) => int8_bytes(t)?.iter().map(|&b| b as i8).collect(),
-            None => vec![0; scales.len()],
-        };
-        if zero_points.len() != scales.len() {
+/// The float32 values, as the little-endian bytes of an initializer's `raw_data` (written
+/// directly: this runs over every weight of a pack at load).
+fn dequantize(
+    node: &NodeProto,
+    quantized: Option<&TensorProto>,
+    scale: Option<&TensorProto>,
+    zero_point: Option<&TensorProto>,
+) -> Result<Vec<u8>, String> {
+    let quantized = quantized.ok_or("no input tensor")?;
+    let scales = floats(scale.ok_or("no scale")?)?;
+    let (values, dims) = (int8_bytes(quantized)?, &quantized.dims);
+    let zero_points: Vec<i8> = match zero_point {
+        Some(t) => int8_bytes(t)?.iter().map(|&b| b as i8).collect(),
+        None => vec![0; scales.len()],
+    };
+    if zero_points.len() != scales.len() {
+        return Err(format!(
+            "{} zero points for {} scales",
+            zero_points.len(),
+            scales.len()
+        ));
+    }
+    let expected: i64 = dims.iter().product();
+    if values.len() as i64 != expected {
+        return Err(format!("{} values for dims {dims:?}", values.len()));
+    }
+    let axis = if scales.len() == 1 {
+        None
+    } else {
+        // Per-axis: scale[c] applies to every element whose index along `axis` is c.
+        let rank = dims.len() as i64;
+        let axis = node
+            .attribute
+            .iter()
+            .find(|a| a.name == "axis")
+            .map_or(1, |a| a.i);
+        let axis = if axis < 0 { axis + rank } else { axis };
+        if !(0..rank).contains(&axis) {
+            return Err(format!("axis {axis} for a tensor of rank {rank}"));
+        }
+        let channels = dims[axis as usize] as usize;
+        if channels != scales.len() {
             return Err(format!(
-                "{} zero points for {} scales",
-                zero_points.len(),
+                "{} scales for {channels} channels on axis {axis}",
                 scales.len()
             ));
         }
-        let expected: i64 = dims.iter().product();
-        if values.len() as i64 != expected {
-            return Err(format!("{} values for dims {dims:?}", values.len()));
-        }
-        let axis = if scales.len() == 1 {
-            None
-        } else {
-            // Per-axis: scale[c] applies to every element whose index along `axis` is c.
-            let rank = dims.len() as i64;
-            let axis = node
-                .attribute
-                .iter()
-                .find(|a| a.name == "axis")
-                .map_or(1, |a| a.i);
-            let axis = if axis < 0 { axis + rank } else { axis };
-            if !(0..rank).contains(&axis) {
-                return Err(format!("axis {axis} for a tensor of rank {rank}"));
-            }
-            let channels = dims[axis as usize] as usize;
-            if channels != scales.len() {
-                return Err(format!(
-                    "{} scales for {channels} channels on axis {axis}",
-                    scales.len()
-                ));
-            }
-            Some(axis as usize)
-        };
-        Ok(Int8Grid {
-            values,
-            dims,
-            scales,
-            zero_points,
-            axis,
-        })
-    }
-
-    /// How many consecutive values share one scale.
-    pub fn run_length(&self) -> usize {
-        let dims: Vec<usize> = self.dims.iter().map(|&d| d as usize).collect();
-        run_length(&dims, self.axis, self.values.len())
-    }
-
-    /// The float32 values, as the little-endian bytes of an initializer's `raw_data`
-    /// (written directly: this runs over every weight of a pack at load).
-    pub fn dequantized_le_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.values.len() * 4);
-        for_each_dequantized(
-            &self.values,
-            self.run_length(),
-            &self.scales,
-            &self.zero_points,
-            |v| out.extend_from_slice(&v.to_le_bytes()),
-        );
-        out
-    }
+        Some(axis as usize)
+    };
+    let shape: Vec<usize> = dims.iter().map(|&d| d as usize).collect();
+    let run = run_length(&shape, axis, values.len());
+    let mut out = Vec::with_capacity(values.len() * 4);
+    for_each_dequantized(&values, run, &scales, &zero_points, |v| {
+        out.extend_from_slice(&v.to_le_bytes())
+    });
+    Ok(out)
 }
 
 /// An int8 tensor's values as bytes (two's complement), borrowed when stored raw.
