@@ -6,6 +6,8 @@
 #  - parity of the tiny pack (every operator, small widths) and of the bundled int8 pack
 #    (its real widths) on the images in LIGHTCAP_PARITY_IMAGES: first-step log-probs,
 #    concepts, greedy and beam-3 tokens (the default pack's captions there are short);
+#  - half precision: the tiny and bundled packs in float16 against float32 (tract's
+#    ARMv8.2 FP16 kernels, which qemu's `-cpu max` implements);
 #  - the image decoders on every format fixture;
 #  - cancellation mid-caption, and the same engine captioning afterwards.
 # Everything else (whole-pack parity on every image, errors, damaged inputs, threads,
@@ -21,6 +23,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run=(cargo test --quiet -p lightcap --target aarch64-unknown-linux-gnu --profile emulated)
+# tract looks for FP16 in /proc/cpuinfo, which under qemu-user is the host's: tell it the
+# emulated CPU has it (tract's own build switch), so that float16 runs its FP16 kernels and
+# `Precision::Auto` picks float16, as on a phone.
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS='--cfg feature_cpu="fp16"'
 
 if [[ "${1:-}" == --all ]]; then
     "${run[@]}"
@@ -29,5 +35,5 @@ fi
 
 # The default pack's shortest caption (4 tokens); the tiny pack runs its full 20 there.
 export LIGHTCAP_PARITY_IMAGES=${LIGHTCAP_PARITY_IMAGES:-transparent.png}
-"${run[@]}" --lib --test parity --test formats
+"${run[@]}" --lib --test parity --test float16 --test formats
 "${run[@]}" --test errors -- cancellation_stops_the_caption

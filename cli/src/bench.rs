@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use lightcap::{CaptionOptions, Captioner, ConstantForm, ImageInput, PackFiles};
+use lightcap::{CaptionOptions, Captioner, ConstantForm, ImageInput};
 use serde_json::{Value, json};
 
 use crate::{PackArg, heap_meter};
@@ -67,7 +67,7 @@ fn mb(bytes: usize) -> f64 {
 pub(crate) fn run(args: &BenchArgs, pack: &Path) -> Result<ExitCode, String> {
     let load = || {
         let start = Instant::now();
-        let files = PackFiles::read_dir(pack).map(|files| match args.onnx_graphs {
+        let files = args.pack.files().map(|files| match args.onnx_graphs {
             true => files.use_onnx_graphs(),
             false => files,
         });

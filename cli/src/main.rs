@@ -53,6 +53,28 @@ pub(crate) struct PackArg {
     /// Model pack folder [default: $LIGHTCAP_PACK, else the bundled pack]
     #[arg(long)]
     pack: Option<PathBuf>,
+    /// Float precision to compute in (auto: float16 where the CPU has it natively).
+    #[arg(long, value_enum, default_value_t = PrecisionArg::Auto)]
+    precision: PrecisionArg,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum PrecisionArg {
+    Auto,
+    F32,
+    F16,
+}
+
+impl PackArg {
+    /// The pack's files, to be loaded in the precision asked for.
+    pub(crate) fn files(&self) -> lightcap::Result<lightcap::PackFiles> {
+        let precision = match self.precision {
+            PrecisionArg::Auto => lightcap::Precision::Auto,
+            PrecisionArg::F32 => lightcap::Precision::Float32,
+            PrecisionArg::F16 => lightcap::Precision::Float16,
+        };
+        Ok(lightcap::PackFiles::read_dir(&pack_dir(self))?.with_precision(precision))
+    }
 }
 
 #[derive(Args)]
@@ -91,7 +113,9 @@ fn pack_dir(arg: &PackArg) -> PathBuf {
 
 fn load(arg: &PackArg) -> Result<Captioner, String> {
     let dir = pack_dir(arg);
-    Captioner::from_dir(&dir).map_err(|e| format!("cannot load model pack {}: {e}", dir.display()))
+    arg.files()
+        .and_then(Captioner::from_files)
+        .map_err(|e| format!("cannot load model pack {}: {e}", dir.display()))
 }
 
 fn main() -> ExitCode {

@@ -37,6 +37,7 @@ pub mod nnef;
 mod options;
 mod pack;
 mod panic_guard;
+mod precision;
 mod prepack;
 mod preprocess;
 mod vocabulary;
@@ -48,6 +49,7 @@ pub use error::{Error, Result};
 pub use footprint::{ConstantForm, ConstantTensor, LoadStages};
 pub use options::{CaptionOptions, DEFAULT_MAX_IMAGE_PIXELS, MAX_BEAM_SIZE};
 pub use pack::PackFiles;
+pub use precision::{Precision, cpu_has_native_float16};
 pub use preprocess::{ImageInput, PixelFormat, RawFrame};
 
 /// Preprocess an image exactly as `caption` does: [3, size, size] RGB planes in

@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::footprint::LoadStages;
 use crate::manifest::{DType, Dim, GraphSpec, MANIFEST_FILE, Manifest, TensorSpec, format_shape};
 use crate::panic_guard::catch_panic;
+use crate::precision::Precision;
 use crate::wordpiece::WordPieceText;
 
 pub(crate) type Plan = Arc<TypedSimplePlan>;
@@ -36,6 +37,8 @@ pub struct PackFiles {
     dir: Option<PathBuf>,
     /// Load the ONNX graphs even where the pack has the pre-optimised form.
     onnx_graphs: bool,
+    /// The float precision the graphs are made to compute in.
+    precision: Precision,
 }
 
 impl PackFiles {
@@ -65,6 +68,13 @@ impl PackFiles {
     /// form (to compare the two, or to measure what the pre-optimised form saves).
     pub fn use_onnx_graphs(mut self) -> Self {
         self.onnx_graphs = true;
+        self
+    }
+
+    /// Compute in this precision ([`Precision::Auto`] unless set: float16 where the CPU
+    /// has it natively).
+    pub fn with_precision(mut self, precision: Precision) -> Self {
+        self.precision = precision;
         self
     }
 
@@ -282,7 +292,27 @@ fn load_graph(
         stages.lap(format!("{file}: declutter"));
         model
     };
-    let mut model = model;
+    // The weights in the precision the graph computes in: int8 ones (the pre-optimised
+    // form keeps them int8 until here) made float32, or each made float16 at once.
+    let bad_weights =
+        |e: TractError| Error::pack(file, format!("not a graph tract can load: {e:#}"));
+    let mut model = if files.precision.uses_float16() {
+        let half = catch_panic(|| crate::precision::to_float16(&model))
+            .map_err(panicked)?
+            .map_err(bad_weights)?;
+        drop(model);
+        stages.lap(format!("{file}: weights to float16"));
+        half
+    } else {
+        let mut model = model;
+        if decluttered {
+            catch_panic(|| crate::nnef::fold_int8_weights(&mut model))
+                .map_err(panicked)?
+                .map_err(bad_weights)?;
+            stages.lap(format!("{file}: dequantize int8"));
+        }
+        model
+    };
     catch_panic(|| model.optimize())
         .map_err(panicked)?
         .map_err(cannot_optimise)?;
@@ -355,7 +385,7 @@ fn typed_from_onnx(
 }
 
 /// The graph read from its pre-optimised form: typed and decluttered at export, its int8
-/// weights made float32 here, as the ONNX path does before tract sees the graph.
+/// weights still `Int8Dequantize` nodes (`load_graph` folds them).
 fn typed_from_nnef(
     manifest: &Manifest,
     file: &str,
@@ -368,15 +398,11 @@ fn typed_from_nnef(
     let fail = |e: TractError| Error::pack(file, format!("not a graph tract can load: {e:#}"));
     let panicked =
         |message: String| Error::pack(file, format!("not a graph tract can load: {message}"));
-    let mut model = catch_panic(|| crate::nnef::read_graph(nnef, &bytes))
+    let model = catch_panic(|| crate::nnef::read_graph(nnef, &bytes))
         .map_err(panicked)?
         .map_err(fail)?;
     drop(bytes);
     stages.lap(format!("{file}: read NNEF"));
-    catch_panic(|| crate::nnef::fold_int8_weights(&mut model))
-        .map_err(panicked)?
-        .map_err(fail)?;
-    stages.lap(format!("{file}: dequantize int8"));
     Ok(model)
 }
 

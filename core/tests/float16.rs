@@ -1,0 +1,145 @@
+//! Half precision (`Precision::Float16`, what `Auto` picks on a CPU with native FP16):
+//! the same packs captioned in float16 must agree with float32, hold about half the
+//! weight bytes, and keep the float32 interface the captioner drives.
+//!
+//! On x86 tract emulates float16 (slow: these tests take minutes there); under qemu
+//! (`scripts/test-aarch64.sh`) they run tract's ARMv8.2 FP16 kernels.
+
+use std::path::{Path, PathBuf};
+
+use lightcap::{CaptionOptions, Captioner, ImageInput, PackFiles, Precision};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// First-step log-probs of the tokens that can win a step (above `LIKELY` in float32) may
+/// differ by this much; those of other tokens above `IMPROBABLE` by `ANY_TOLERANCE`
+/// (float16 keeps about 3 significant digits). Below `IMPROBABLE` float16's exp may
+/// underflow, giving -inf: never chosen either way.
+const LIKELY_TOLERANCE: f32 = 0.5;
+const ANY_TOLERANCE: f32 = 1.5;
+const LIKELY: f32 = -6.0;
+const IMPROBABLE: f32 = -15.0;
+/// Largest difference allowed between the scores of a concept (they lie in 0..1).
+const SCORE_TOLERANCE: f32 = 0.02;
+
+fn load(pack: &Path, precision: Precision) -> Captioner {
+    let files = PackFiles::read_dir(pack).unwrap().with_precision(precision);
+    Captioner::from_files(files).unwrap()
+}
+
+/// The test images, or those named in `LIGHTCAP_PARITY_IMAGES` (as in `parity.rs`: under
+/// emulation only a few are checked).
+fn images() -> Vec<PathBuf> {
+    let dir = repo().join("tests/images");
+    let names: Vec<String> = match std::env::var("LIGHTCAP_PARITY_IMAGES") {
+        Ok(names) => names.split(',').map(str::to_owned).collect(),
+        Err(_) => {
+            let mut names: Vec<String> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".png"))
+                .collect();
+            names.sort();
+            names
+        }
+    };
+    assert!(!names.is_empty());
+    names.iter().map(|n| dir.join(n)).collect()
+}
+
+fn weight_bytes(captioner: &Captioner) -> usize {
+    captioner.constant_tensors().iter().map(|t| t.bytes).sum()
+}
+
+/// Float16 against float32 on one pack: first-step log-probs and concept scores within
+/// tolerance, the same best concept and, for a trained pack (`same_captions`), the same
+/// greedy and beam-3 captions. (A pack of random weights, the tiny one, ranks its tokens
+/// nearly evenly, so its captions part at the first near-tie.)
+fn assert_float16_agrees(pack: &Path, same_captions: bool) {
+    let full = load(pack, Precision::Float32);
+    let half = load(pack, Precision::Float16);
+    let (full_bytes, half_bytes) = (weight_bytes(&full), weight_bytes(&half));
+    assert!(
+        half_bytes * 10 < full_bytes * 6,
+        "float16 constants {half_bytes} bytes, float32 {full_bytes}"
+    );
+    for path in images() {
+        let image = ImageInput::File(&path);
+        let name = path.file_name().unwrap().to_string_lossy();
+        let (a, b) = (
+            full.first_step_log_probs(image).unwrap(),
+            half.first_step_log_probs(image).unwrap(),
+        );
+        assert_eq!(a.len(), b.len());
+        let worst = |above: f32| {
+            a.iter()
+                .zip(&b)
+                .filter(|(x, _)| **x > above)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0f32, f32::max)
+        };
+        let (likely, any) = (worst(LIKELY), worst(IMPROBABLE));
+        eprintln!("{name}: first-step log-probs within {likely} (likely tokens), {any} (the rest)");
+        assert!(
+            likely <= LIKELY_TOLERANCE,
+            "{name}: likely tokens' log-probs differ by {likely}"
+        );
+        assert!(
+            any <= ANY_TOLERANCE,
+            "{name}: log-probs differ by up to {any}"
+        );
+        for beam_size in [1, 3] {
+            let options = CaptionOptions {
+                beam_size,
+                ..CaptionOptions::default()
+            };
+            let (x, y) = (
+                full.caption(image, &options).unwrap(),
+                half.caption(image, &options).unwrap(),
+            );
+            eprintln!("{name}, beam {beam_size}: {:?} / {:?}", x.text, y.text);
+            if same_captions {
+                assert_eq!(x.text, y.text, "{name}, beam {beam_size}");
+            }
+            // Near-ties may swap places; the best concept and every score must hold.
+            assert_eq!(
+                x.concepts[0].index, y.concepts[0].index,
+                "{name}: best concept"
+            );
+            for c in &y.concepts {
+                let Some(d) = x.concepts.iter().find(|d| d.index == c.index) else {
+                    continue;
+                };
+                assert!(
+                    (c.score - d.score).abs() <= SCORE_TOLERANCE,
+                    "{name}: {} scored {} in float32, {} in float16",
+                    c.name,
+                    d.score,
+                    c.score
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_tiny_pack_agrees_in_float16() {
+    assert_float16_agrees(&repo().join("tests/packs/tiny"), false);
+}
+
+#[test]
+fn the_bundled_pack_agrees_in_float16() {
+    assert_float16_agrees(&repo().join("models/default"), true);
+}
+
+#[test]
+fn auto_is_float16_exactly_where_the_cpu_has_it() {
+    assert_eq!(
+        Precision::Auto.uses_float16(),
+        lightcap::cpu_has_native_float16()
+    );
+    assert!(Precision::Float16.uses_float16());
+    assert!(!Precision::Float32.uses_float16());
+}
