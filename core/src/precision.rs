@@ -6,7 +6,7 @@
 //! memory, and tract's fp16 kernels do twice the lanes per instruction. Elsewhere float16
 //! would be emulated, far slower, so [`Precision::Auto`] picks it only where it is native.
 //!
-//! What float16 changes: log-probs move by a few hundredths for the tokens that can win a
+//! What float16 changes: log-probs move by up to a few tenths for the tokens that can win a
 //! step, and a token more than about 17 nats below the best gets -inf (float16's exp
 //! underflows), which search treats as it treats any token that improbable: never chosen.
 //!
