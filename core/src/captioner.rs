@@ -155,6 +155,11 @@ impl Captioner {
         &self.pack.stages
     }
 
+    /// Whether the graphs compute in float16 (see [`crate::Precision`]), else float32.
+    pub fn computes_in_float16(&self) -> bool {
+        self.pack.float16
+    }
+
     /// The pack's concept vocabulary.
     pub fn concept_names(&self) -> &[String] {
         &self.pack.concepts

@@ -136,6 +136,8 @@ pub(crate) struct LoadedPack {
     pub concepts: Vec<String>,
     pub vision: Plan,
     pub decoder: Plan,
+    /// Whether the graphs compute in float16 (`Precision`).
+    pub float16: bool,
     /// How long each step of loading took.
     pub stages: LoadStages,
 }
@@ -198,6 +200,7 @@ impl LoadedPack {
             concepts,
             vision,
             decoder,
+            float16: files.precision.uses_float16(),
             stages,
         })
     }

@@ -13,13 +13,15 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// First-step log-probs of the tokens that can win a step (above `LIKELY` in float32) may
-/// differ by this much; those of other tokens above `IMPROBABLE` by `ANY_TOLERANCE`
-/// (float16 keeps about 3 significant digits). Below `IMPROBABLE` float16's exp may
+/// First-step log-probs of the tokens that can win a step (above `LIKELY` in float32,
+/// p > 5%) may differ by this much; those of other tokens above `IMPROBABLE` by
+/// `ANY_TOLERANCE` (float16 keeps about 3 significant digits, and its rounding adds up
+/// through the backbone and the fusion layers: measured on the test images, up to 0.12
+/// and 0.67 with tract's emulated float16 on x86). Below `IMPROBABLE` float16's exp may
 /// underflow, giving -inf: never chosen either way.
-const LIKELY_TOLERANCE: f32 = 0.5;
+const LIKELY_TOLERANCE: f32 = 0.25;
 const ANY_TOLERANCE: f32 = 1.5;
-const LIKELY: f32 = -6.0;
+const LIKELY: f32 = -3.0;
 const IMPROBABLE: f32 = -15.0;
 /// Largest difference allowed between the scores of a concept (they lie in 0..1).
 const SCORE_TOLERANCE: f32 = 0.02;
@@ -60,6 +62,7 @@ fn weight_bytes(captioner: &Captioner) -> usize {
 fn assert_float16_agrees(pack: &Path, same_captions: bool) {
     let full = load(pack, Precision::Float32);
     let half = load(pack, Precision::Float16);
+    assert!(!full.computes_in_float16() && half.computes_in_float16());
     let (full_bytes, half_bytes) = (weight_bytes(&full), weight_bytes(&half));
     assert!(
         half_bytes * 10 < full_bytes * 6,
@@ -81,6 +84,8 @@ fn assert_float16_agrees(pack: &Path, same_captions: bool) {
                 .fold(0f32, f32::max)
         };
         let (likely, any) = (worst(LIKELY), worst(IMPROBABLE));
+        let best = |v: &[f32]| (0..v.len()).max_by(|&i, &j| v[i].total_cmp(&v[j]));
+        assert_eq!(best(&a), best(&b), "{name}: the first step's best token");
         eprintln!("{name}: first-step log-probs within {likely} (likely tokens), {any} (the rest)");
         assert!(
             likely <= LIKELY_TOLERANCE,
@@ -138,6 +143,11 @@ fn the_bundled_pack_agrees_in_float16() {
 fn auto_is_float16_exactly_where_the_cpu_has_it() {
     assert_eq!(
         Precision::Auto.uses_float16(),
+        lightcap::cpu_has_native_float16()
+    );
+    let auto = Captioner::from_dir(repo().join("tests/packs/tiny")).unwrap();
+    assert_eq!(
+        auto.computes_in_float16(),
         lightcap::cpu_has_native_float16()
     );
     assert!(Precision::Float16.uses_float16());

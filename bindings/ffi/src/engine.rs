@@ -92,6 +92,7 @@ impl Engine {
             concepts_per_caption: saturate(manifest.concepts.top_k),
             unsure_threshold: self.captioner.calibration().threshold(),
             confidence_calibrated: self.captioner.calibration().is_calibrated(),
+            computes_in_float16: self.captioner.computes_in_float16(),
         }
     }
 

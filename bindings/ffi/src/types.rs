@@ -123,6 +123,10 @@ pub struct ModelInfo {
     /// False: the pack has no calibration and `confidence` is the caption's
     /// geometric-mean token probability, which ranks captions but is no probability.
     pub confidence_calibrated: bool,
+    /// True where the graphs compute in float16: on a CPU with native half precision
+    /// (ARMv8.2 FP16, most phones since 2018), half the memory; captions may differ a
+    /// little from float32's (a desktop's).
+    pub computes_in_float16: bool,
 }
 
 impl TryFrom<&CaptionOptions> for lightcap::CaptionOptions {
