@@ -176,6 +176,7 @@ impl LoadedPack {
             &files.take_checked(&manifest, &manifest.concepts.file)?,
         )?;
         let contract = contract::expected(&manifest);
+        let float16 = files.precision.uses_float16();
         // Built for the first graph in the pre-optimised form, used for the second.
         let mut nnef = None;
         let vision = load_graph(
@@ -184,6 +185,7 @@ impl LoadedPack {
             &contract.vision,
             &mut files,
             &mut nnef,
+            float16,
             &mut stages,
         )?;
         let decoder = load_graph(
@@ -192,6 +194,7 @@ impl LoadedPack {
             &contract.decoder,
             &mut files,
             &mut nnef,
+            float16,
             &mut stages,
         )?;
         Ok(LoadedPack {
@@ -200,7 +203,7 @@ impl LoadedPack {
             concepts,
             vision,
             decoder,
-            float16: files.precision.uses_float16(),
+            float16,
             stages,
         })
     }
@@ -257,6 +260,7 @@ fn load_graph(
     contract: &[Vec<TensorSpec>; 2],
     files: &mut PackFiles,
     nnef: &mut Option<tract_nnef::internal::Nnef>,
+    float16: bool,
     stages: &mut LoadStages,
 ) -> Result<Plan> {
     let form = files.graph_form(spec);
@@ -299,7 +303,7 @@ fn load_graph(
     // form keeps them int8 until here) made float32, or each made float16 at once.
     let bad_weights =
         |e: TractError| Error::pack(file, format!("not a graph tract can load: {e:#}"));
-    let mut model = if files.precision.uses_float16() {
+    let mut model = if float16 {
         let half = catch_panic(|| crate::precision::to_float16(&model))
             .map_err(panicked)?
             .map_err(bad_weights)?;

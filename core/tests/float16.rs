@@ -5,13 +5,13 @@
 //! On x86 tract emulates float16 (slow: these tests take minutes there); under qemu
 //! (`scripts/test-aarch64.sh`) they run tract's ARMv8.2 FP16 kernels.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use lightcap::{CaptionOptions, Captioner, ImageInput, PackFiles, Precision};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use common::{repo, test_images};
 
 /// First-step log-probs of the tokens that can win a step (above `LIKELY` in float32,
 /// p > 5%) may differ by this much; those of other tokens above `IMPROBABLE` by
@@ -34,21 +34,13 @@ fn load(pack: &Path, precision: Precision) -> Captioner {
 /// The test images, or those named in `LIGHTCAP_PARITY_IMAGES` (as in `parity.rs`: under
 /// emulation only a few are checked).
 fn images() -> Vec<PathBuf> {
-    let dir = repo().join("tests/images");
-    let names: Vec<String> = match std::env::var("LIGHTCAP_PARITY_IMAGES") {
-        Ok(names) => names.split(',').map(str::to_owned).collect(),
-        Err(_) => {
-            let mut names: Vec<String> = std::fs::read_dir(&dir)
-                .unwrap()
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .filter(|n| n.ends_with(".png"))
-                .collect();
-            names.sort();
-            names
+    match std::env::var("LIGHTCAP_PARITY_IMAGES") {
+        Ok(names) => {
+            let dir = repo().join("tests/images");
+            names.split(',').map(|name| dir.join(name)).collect()
         }
-    };
-    assert!(!names.is_empty());
-    names.iter().map(|n| dir.join(n)).collect()
+        Err(_) => test_images(),
+    }
 }
 
 fn weight_bytes(captioner: &Captioner) -> usize {

@@ -11,19 +11,9 @@ use std::collections::HashMap;
 use lightcap::{CaptionOptions, Captioner, Error, ImageInput, PackFiles};
 use serde_json::Value;
 
-use common::{repo, tiny_pack};
-
 #[cfg(feature = "onnx")]
-fn test_images() -> Vec<std::path::PathBuf> {
-    let mut images: Vec<std::path::PathBuf> = std::fs::read_dir(repo().join("tests/images"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "png"))
-        .collect();
-    images.sort();
-    assert!(!images.is_empty());
-    images
-}
+use common::test_images;
+use common::{repo, tiny_pack};
 
 /// Which files each graph was loaded from, as the load stages name them.
 fn loaded_from(captioner: &Captioner) -> Vec<String> {

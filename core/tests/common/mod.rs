@@ -1,4 +1,6 @@
 //! Helpers the integration tests share (each test file compiles its own copy, using some).
+// What one test file does not use is no dead code in another.
+#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -7,6 +9,18 @@ use serde_json::Value;
 
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The test images (`tests/images/*.png`), sorted.
+pub fn test_images() -> Vec<PathBuf> {
+    let mut images: Vec<PathBuf> = std::fs::read_dir(repo().join("tests/images"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "png"))
+        .collect();
+    images.sort();
+    assert!(!images.is_empty());
+    images
 }
 
 /// The tiny test pack's files in memory, keyed by name, and its manifest to edit.
