@@ -32,6 +32,8 @@ def build_model(config: LightCapConfig, concepts: list[str], tokenizer: CaptionT
     ids, mask = concept_piece_table(tokenizer, concepts, config.max_concept_pieces)
     model.embeddings.concept_piece_ids.copy_(ids)
     model.embeddings.concept_piece_mask.copy_(mask)
+    if config.concept_head == "hedged":
+        model.concept_extractor.set_concepts(concepts)
     return model
 
 

@@ -30,6 +30,10 @@ class LightCapConfig:
     # joint space where concept text embeddings live.
     joint_dim: int
     num_concepts_k: int
+    # "learned": the alignment head above scores every concept; "hedged": the backbone's
+    # ImageNet head through the WordNet class map, hedged, with the learned head for what
+    # the map lacks (lightcap.hedged_concepts; needs a backbone with a classifier).
+    concept_head: str = "learned"
     # Fusion model (TinyBERT-4 in the paper).
     vocab_size: int = 30522
     hidden: int = 312

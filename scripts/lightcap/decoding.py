@@ -5,7 +5,8 @@ produce identical token sequences for the same log-probabilities:
 
 - Step t (0-based) feeds the previous token ([CLS] first) and gets log-probs.
 - Constraints: ids in `never_generate` are -inf; [SEP] is -inf while t < min_length;
-  a token that would repeat an n-gram already generated is -inf (no_repeat_ngram_size).
+  a token that would repeat an n-gram already generated is -inf (no_repeat_ngram_size);
+  then, for a pack with `concepts.grounding`, the grounding rules (lightcap.grounding).
 - Greedy picks the first maximum. Generation ends at [SEP] or after max_length tokens.
 - Beam search ranks all (beam, token) continuations by summed log-prob, descending,
   ties by beam index then token id, and walks the best 2*beam_size: a [SEP]
@@ -24,6 +25,8 @@ from typing import Callable
 
 import numpy as np
 import torch
+
+from .grounding import Grounding
 
 # step(input_ids [B, 1] int64, cache) -> (log_probs [B, V] float32 numpy, new cache)
 StepFn = Callable[[np.ndarray, object], tuple[np.ndarray, object]]
@@ -57,24 +60,27 @@ def repeated_ngram_bans(tokens: list[int], n: int) -> set[int]:
 
 
 def constrain(log_probs: np.ndarray, tokens: list[int], step: int, options: DecodeOptions,
-              sep: int, never_generate: list[int]) -> np.ndarray:
+              sep: int, never_generate: list[int], grounding: Grounding | None = None) -> np.ndarray:
     out = log_probs.astype(np.float32).copy()
     out[never_generate] = -np.inf
     if step < options.min_length:
         out[sep] = -np.inf
     for banned in repeated_ngram_bans(tokens, options.no_repeat_ngram_size):
         out[banned] = -np.inf
+    out[np.isnan(out)] = -np.inf
+    if grounding is not None:
+        out = grounding.apply(out, log_probs.astype(np.float32), tokens, step)
     return out
 
 
 def greedy(step: StepFn, cache, cls: int, sep: int, never_generate: list[int],
-           options: DecodeOptions) -> Hypothesis:
+           options: DecodeOptions, grounding: Grounding | None = None) -> Hypothesis:
     hyp = Hypothesis(tokens=[], log_prob=0.0)
     score = np.float32(0.0)
     token = cls
     for t in range(options.max_length):
         log_probs, cache = step(np.array([[token]], dtype=np.int64), cache)
-        row = constrain(log_probs[0], hyp.tokens, t, options, sep, never_generate)
+        row = constrain(log_probs[0], hyp.tokens, t, options, sep, never_generate, grounding)
         token = int(np.argmax(row))
         score = np.float32(score + row[token])
         hyp.tokens.append(token)
@@ -86,7 +92,8 @@ def greedy(step: StepFn, cache, cls: int, sep: int, never_generate: list[int],
 
 
 def beam_search(step: StepFn, reorder: ReorderFn, cache, cls: int, sep: int,
-                never_generate: list[int], options: DecodeOptions) -> Hypothesis:
+                never_generate: list[int], options: DecodeOptions,
+                grounding: Grounding | None = None) -> Hypothesis:
     beam = options.beam_size
     live: list[tuple[list[int], np.float32]] = [([], np.float32(0.0))]
     finished: list[tuple[float, list[int], float]] = []
@@ -94,7 +101,7 @@ def beam_search(step: StepFn, reorder: ReorderFn, cache, cls: int, sep: int,
     for t in range(options.max_length):
         log_probs, cache = step(np.array(last_tokens, dtype=np.int64)[:, None], cache)
         rows = np.stack([
-            constrain(log_probs[i], tokens, t, options, sep, never_generate) + score
+            constrain(log_probs[i], tokens, t, options, sep, never_generate, grounding) + score
             for i, (tokens, score) in enumerate(live)
         ]).astype(np.float32)
         vocab = rows.shape[1]
@@ -131,10 +138,10 @@ def beam_search(step: StepFn, reorder: ReorderFn, cache, cls: int, sep: int,
 
 
 def decode(step: StepFn, reorder: ReorderFn, cache, cls: int, sep: int,
-           never_generate: list[int], options: DecodeOptions) -> Hypothesis:
+           never_generate: list[int], options: DecodeOptions, grounding: Grounding | None = None) -> Hypothesis:
     if options.beam_size <= 1:
-        return greedy(step, cache, cls, sep, never_generate, options)
-    return beam_search(step, reorder, cache, cls, sep, never_generate, options)
+        return greedy(step, cache, cls, sep, never_generate, options, grounding)
+    return beam_search(step, reorder, cache, cls, sep, never_generate, options, grounding)
 
 
 class TorchStepper:

@@ -18,6 +18,7 @@ from torch import nn
 
 from .checkpoint import load_checkpoint, random_model
 from .config import LightCapConfig
+from .grounding import fragment_tokens, grounding_spec
 from .model import LightCap
 from .pack_manifest import sha256_file, write_manifest
 from .prune import pruned_decoder_model, reachable_token_ids
@@ -159,6 +160,12 @@ def export_pack(model: LightCap, concepts: list[str], tokenizer: CaptionTokenize
 
         for name in (VISION_FILE, DECODER_FILE):
             int8_initializers(out_dir / name)
+    grounding, never_generate = {}, list(tokenizer.never_generate)
+    if c.concept_head == "hedged":
+        # The caption's subject and the words it may use come from the hedged concepts.
+        sure = float(model.concept_extractor.sure_score)
+        grounding["grounding"] = grounding_spec(concepts, tokenizer, decoder_token_ids, sure)
+        never_generate = sorted(set(never_generate) | set(fragment_tokens(tokenizer, decoder_token_ids)))
     tokenizer.write(out_dir / "tokenizer.json")
     (out_dir / "concepts.txt").write_text("".join(f"{name}\n" for name in concepts), encoding="utf-8")
     files = ["tokenizer.json", "concepts.txt", VISION_FILE, DECODER_FILE]
@@ -178,13 +185,14 @@ def export_pack(model: LightCap, concepts: list[str], tokenizer: CaptionTokenize
             "std": list(c.std),
         },
         "grid_size": c.grid_size,
-        "concepts": {"file": "concepts.txt", "count": len(concepts), "top_k": c.num_concepts_k},
+        "concepts": {"file": "concepts.txt", "count": len(concepts), "top_k": c.num_concepts_k,
+                     **grounding},
         "tokenizer": {
             "file": "tokenizer.json",
             "vocab_size": c.vocab_size,
             "special_ids": {"pad": special.pad, "unk": special.unk, "cls": special.cls,
                             "sep": special.sep, "mask": special.mask},
-            "never_generate": tokenizer.never_generate,
+            "never_generate": never_generate,
             **({"decoder_token_ids": decoder_token_ids} if decoder_token_ids else {}),
         },
         "decoding": {"max_length": max_length, "max_positions": c.max_caption_positions},

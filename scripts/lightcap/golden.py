@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from .decoding import DecodeOptions, TorchStepper, decode
+from .grounding import grounding_for
 from .model import LightCap
 from .preprocess import preprocess_file
 
@@ -45,9 +46,10 @@ def golden_for_image(model: LightCap, manifest: dict, image_path: Path) -> dict:
             "top_gap": float(first[0][order[0]] - first[0][order[1]]),
         },
     }
+    grounding = grounding_for(manifest, record["concept_ids"], record["concept_scores"], sep)
     for name, options in GOLDEN_OPTIONS.items():
         hyp = decode(stepper.step, stepper.reorder, stepper.initial_cache(), cls, sep,
-                     tok["never_generate"], options)
+                     tok["never_generate"], options, grounding)
         record[name] = {
             "options": options.__dict__,
             "tokens": hyp.tokens,

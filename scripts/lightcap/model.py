@@ -223,7 +223,13 @@ class LightCap(nn.Module):
         self.config = config
         self.num_concepts = num_concepts
         self.backbone = build_backbone(config, backbone_weights)
-        self.concept_extractor = ConceptExtractor(config, num_concepts)
+        if config.concept_head == "hedged":
+            from .hedged_concepts import HedgedConceptExtractor
+
+            self.concept_extractor = HedgedConceptExtractor(config, num_concepts)
+            self.concept_extractor.classifier = self.backbone.net._fc
+        else:
+            self.concept_extractor = ConceptExtractor(config, num_concepts)
         self.embeddings = FusionEmbeddings(config, num_concepts)
         self.modulator = CrossModalModulator(config)
         self.layers = nn.ModuleList(FusionLayer(config) for _ in range(config.layers))
