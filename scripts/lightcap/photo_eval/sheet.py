@@ -25,8 +25,11 @@ FRAME = 4
 HIT, MISS = (30, 150, 60), (200, 40, 40)
 
 
-def pick(results: list[dict], per_source: int, seed: int) -> list[dict]:
-    """All uncaptioned (bundled) photos, then a seeded draw from each source."""
+def pick(results: list[dict], per_source: int, seed: int, outside_only: bool = False) -> list[dict]:
+    """All uncaptioned (bundled) photos, then a seeded draw from each source; with
+    outside_only, only photos of packages the training never reads."""
+    if outside_only:
+        results = [r for r in results if r.get("split") == "outside"]
     by_source: dict[str, list[dict]] = {}
     for r in results:
         by_source.setdefault(r["source"], []).append(r)
@@ -58,6 +61,8 @@ def render(chosen: list[dict], out: Path, title: str = "") -> None:
         tile.alpha_composite(image, ((inner - image.width) // 2, (inner - image.height) // 2))
         sheet.paste(tile.convert("RGB"), (x + FRAME, y + FRAME))
         caption = r["caption"] if not r.get("error") else "error: " + r["error"]
+        if r.get("unsure") and not r.get("error"):
+            caption = "(unsure) " + caption
         concept_mark = "+" if r["concept_names"] else "-"
         lines = [(f"[{r['source']}] {r['label']}", (90, 90, 90))]
         lines += [(line, "black") for line in textwrap.wrap(caption, 32)[:3]]
@@ -74,10 +79,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--per-source", type=int, default=6)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--title", default="")
+    parser.add_argument("--outside-only", action="store_true", help="only photos of packages training never reads")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     results = [json.loads(line) for line in args.results.read_text(encoding="utf-8").splitlines() if line.strip()]
-    chosen = pick(results, args.per_source, args.seed)
+    chosen = pick(results, args.per_source, args.seed, args.outside_only)
     render(chosen, args.out, args.title)
     print(f"wrote {args.out} ({len(chosen)} photos)")
 
