@@ -10,6 +10,7 @@ use tract_nnef::prelude::*;
 use crate::confidence::{Calibration, ConfidenceFeatures};
 use crate::decode::{Search, Stepper};
 use crate::error::{Error, Result};
+use crate::grounding::GroundingTables;
 use crate::manifest::Manifest;
 use crate::options::CaptionOptions;
 use crate::pack::{LoadedPack, PackFiles, Plan};
@@ -27,6 +28,8 @@ pub struct Captioner {
     pack: LoadedPack,
     calibration: Calibration,
     vocabulary: DecoderVocabulary,
+    /// The pack's grounding tables in decoder ids, when it has them.
+    grounding: Option<GroundingTables>,
 }
 
 /// One concept the vision graph saw.
@@ -125,10 +128,17 @@ impl Captioner {
             started.elapsed()
         );
         let vocabulary = DecoderVocabulary::for_tokenizer(&pack.manifest.tokenizer)?;
+        let grounding = (pack.manifest.concepts.grounding.as_ref()).map(|spec| {
+            let never: Vec<u32> = (pack.manifest.tokenizer.never_generate.iter())
+                .filter_map(|&t| vocabulary.to_decoder(t))
+                .collect();
+            GroundingTables::new(spec, &vocabulary, &never)
+        });
         Ok(Captioner {
             pack,
             calibration,
             vocabulary,
+            grounding,
         })
     }
 
@@ -204,6 +214,11 @@ impl Captioner {
         // no ban.
         let vocabulary = &self.vocabulary;
         let sep = vocabulary.sep;
+        let grounding = self.grounding.as_ref().map(|tables| {
+            let ids: Vec<u32> = vision.concepts.iter().map(|c| c.index).collect();
+            let scores: Vec<f32> = vision.concepts.iter().map(|c| c.score).collect();
+            tables.for_image(&ids, &scores)
+        });
         let search = Search {
             cls: vocabulary.cls,
             sep,
@@ -215,6 +230,7 @@ impl Captioner {
             beam_size: options.beam_size,
             length_penalty: options.length_penalty,
             no_repeat_ngram_size: options.no_repeat_ngram_size,
+            grounding,
         };
         // Generated decoder ids as tokenizer ids, [SEP] left out.
         let caption_tokens = |ids: &[u32]| -> Vec<u32> {

@@ -20,7 +20,8 @@
 //! default, adds ONNX loading and writing that form); `preprocess` turns images into
 //! the model's input; `captioner` runs the vision graph once and the decoder step per token;
 //! `decode` holds the greedy and beam search rules, over the decoder's own token ids
-//! (`vocabulary` maps them to the tokenizer's); `confidence` turns what the
+//! (`vocabulary` maps them to the tokenizer's), and `grounding` the rules that tie a
+//! caption to the concepts the image showed; `confidence` turns what the
 //! model produced for a caption into a calibrated confidence and an `unsure` flag.
 
 mod captioner;
@@ -30,6 +31,7 @@ mod decode;
 mod dequantize;
 mod error;
 mod footprint;
+mod grounding;
 mod int8_weight;
 mod jpeg;
 pub mod manifest;

@@ -79,6 +79,96 @@ pub struct ConceptsSpec {
     pub file: String,
     pub count: usize,
     pub top_k: usize,
+    /// What makes the caption say what the concepts say. Optional: a pack without it
+    /// decodes unconstrained (`grounding` module docs).
+    #[serde(default)]
+    pub grounding: Option<GroundingSpec>,
+}
+
+/// The tables grounded decoding needs, in tokenizer ids (`grounding` module docs).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GroundingSpec {
+    /// The first concept becomes the caption's subject when its score is at least this;
+    /// in [0, 1].
+    pub subject_score: f32,
+    /// The first this many concepts support words; in 1..=top_k.
+    pub supported_top: usize,
+    /// Each concept's name as tokenizer ids, one non-empty entry per concept.
+    pub names: Vec<Vec<u32>>,
+    /// `[token, concept, concept...]`: a caption word (one tokenizer id) and the concepts
+    /// (at least one) whose presence lets a caption use it.
+    pub words: Vec<Vec<u32>>,
+    /// Words (tokenizer ids) a caption says at most once: its content words.
+    pub once: Vec<u32>,
+}
+
+impl GroundingSpec {
+    fn validate(&self, concepts: &ConceptsSpec, vocab_size: usize) -> Result<()> {
+        let bad = |problem: String| Err(Error::pack(MANIFEST_FILE, problem));
+        // NaN and infinities are outside too.
+        if !(0.0..=1.0).contains(&self.subject_score) {
+            return bad(format!(
+                "`concepts.grounding.subject_score` {} is outside [0, 1]",
+                self.subject_score
+            ));
+        }
+        if !(1..=concepts.top_k).contains(&self.supported_top) {
+            return bad(format!(
+                "`concepts.grounding.supported_top` {} must be in 1..={} (top_k)",
+                self.supported_top, concepts.top_k
+            ));
+        }
+        if self.names.len() != concepts.count {
+            return bad(format!(
+                "`concepts.grounding.names` has {} entries for {} concepts",
+                self.names.len(),
+                concepts.count
+            ));
+        }
+        for (i, name) in self.names.iter().enumerate() {
+            if name.is_empty() {
+                return bad(format!("`concepts.grounding.names[{i}]` is empty"));
+            }
+            if let Some(id) = name.iter().find(|&&id| id as usize >= vocab_size) {
+                return bad(format!(
+                    "`concepts.grounding.names[{i}]` holds {id}, outside the vocabulary of {vocab_size}"
+                ));
+            }
+        }
+        if let Some((i, id)) =
+            (self.once.iter().enumerate()).find(|&(_, &id)| id as usize >= vocab_size)
+        {
+            return bad(format!(
+                "`concepts.grounding.once[{i}]` is {id}, outside the vocabulary of {vocab_size}"
+            ));
+        }
+        for (i, word) in self.words.iter().enumerate() {
+            let [token, word_concepts @ ..] = word.as_slice() else {
+                return bad(format!("`concepts.grounding.words[{i}]` is empty"));
+            };
+            if word_concepts.is_empty() {
+                return bad(format!(
+                    "`concepts.grounding.words[{i}]` has token {token} but no concept"
+                ));
+            }
+            if *token as usize >= vocab_size {
+                return bad(format!(
+                    "`concepts.grounding.words[{i}]` has token {token}, outside the vocabulary of {vocab_size}"
+                ));
+            }
+            if let Some(c) = word_concepts
+                .iter()
+                .find(|&&c| c as usize >= concepts.count)
+            {
+                return bad(format!(
+                    "`concepts.grounding.words[{i}]` holds concept {c}, outside the {} concepts",
+                    concepts.count
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -362,6 +452,9 @@ impl Manifest {
         }
         if let Some(spec) = &self.confidence {
             crate::confidence::Calibration::from_spec(spec)?;
+        }
+        if let Some(spec) = &self.concepts.grounding {
+            spec.validate(&self.concepts, self.tokenizer.vocab_size)?;
         }
         Ok(())
     }

@@ -296,6 +296,127 @@ fn a_decoder_token_list_must_be_ordered_in_range_and_match_the_graph() {
     );
 }
 
+/// A well-formed grounding section for the tiny pack (80 concepts, top 5): concept i is
+/// named [5000 + i, 5100 + i]; words 5200 + i are concept i's; 5300 + i are said once.
+fn grounding(subject_score: f32) -> Value {
+    json!({
+        "subject_score": subject_score,
+        "supported_top": 3,
+        "names": (0..80).map(|i| json!([5000 + i, 5100 + i])).collect::<Vec<_>>(),
+        "words": (0..80).map(|i| json!([5200 + i, i])).collect::<Vec<_>>(),
+        "once": (0..80).map(|i| json!(5300 + i)).collect::<Vec<_>>(),
+    })
+}
+
+#[test]
+fn a_grounding_section_is_checked_field_by_field() {
+    // Without one the pack loads as before; with a good one it loads too.
+    let edit = PackEdit::new();
+    assert!(edit.manifest["concepts"].get("grounding").is_none());
+    assert!(edit.load().unwrap().manifest().concepts.grounding.is_none());
+    let mut edit = PackEdit::new();
+    edit.manifest["concepts"]["grounding"] = grounding(0.45);
+    let spec = edit.load().unwrap().manifest().concepts.grounding.clone();
+    assert_eq!(spec.unwrap().names[1], [5001, 5101]);
+
+    let problem = |field: &str, value: Value| {
+        let mut edit = PackEdit::new();
+        edit.manifest["concepts"]["grounding"] = grounding(0.45);
+        edit.manifest["concepts"]["grounding"]
+            .pointer_mut(field)
+            .unwrap_or_else(|| panic!("no {field}"))
+            .clone_from(&value);
+        match load_err(&edit) {
+            Error::InvalidPack { file, problem } => {
+                assert_eq!(file, "manifest.json", "{field} = {value}");
+                problem
+            }
+            other => panic!("{field} = {value}: expected InvalidPack, got {other:?}"),
+        }
+    };
+    let few_names: Vec<Value> = (0..79).map(|i| json!([5000 + i])).collect();
+    for (field, value, expected) in [
+        (
+            "/subject_score",
+            json!(1.5),
+            "`concepts.grounding.subject_score` 1.5 is outside [0, 1]",
+        ),
+        (
+            "/subject_score",
+            json!(-0.1),
+            "`concepts.grounding.subject_score` -0.1 is outside",
+        ),
+        (
+            "/subject_score",
+            json!(1e40),
+            "`concepts.grounding.subject_score` inf is outside",
+        ),
+        (
+            "/supported_top",
+            json!(0),
+            "`concepts.grounding.supported_top` 0 must be in 1..=5",
+        ),
+        (
+            "/supported_top",
+            json!(6),
+            "`concepts.grounding.supported_top` 6 must be in 1..=5",
+        ),
+        (
+            "/names",
+            json!(few_names),
+            "`concepts.grounding.names` has 79 entries for 80 concepts",
+        ),
+        (
+            "/names/3",
+            json!([]),
+            "`concepts.grounding.names[3]` is empty",
+        ),
+        (
+            "/names/4",
+            json!([7, 30522]),
+            "`concepts.grounding.names[4]` holds 30522, outside the vocabulary of 30522",
+        ),
+        (
+            "/words/0",
+            json!([]),
+            "`concepts.grounding.words[0]` is empty",
+        ),
+        (
+            "/words/1",
+            json!([5000]),
+            "`concepts.grounding.words[1]` has token 5000 but no concept",
+        ),
+        (
+            "/words/2",
+            json!([30522, 1]),
+            "`concepts.grounding.words[2]` has token 30522, outside the vocabulary",
+        ),
+        (
+            "/words/3",
+            json!([5000, 1, 80]),
+            "`concepts.grounding.words[3]` holds concept 80, outside the 80 concepts",
+        ),
+        (
+            "/once/7",
+            json!(30600),
+            "`concepts.grounding.once[7]` is 30600, outside the vocabulary of 30522",
+        ),
+        ("/names/5/0", json!(-1), "does not match the schema"),
+        ("/supported_top", json!(2.5), "does not match the schema"),
+    ] {
+        let found = problem(field, value.clone());
+        assert!(found.contains(expected), "{field} = {value}: {found}");
+    }
+    let mut edit = PackEdit::new();
+    edit.manifest["concepts"]["grounding"] = grounding(0.45);
+    edit.manifest["concepts"]["grounding"]["subject"] = json!(1);
+    let err = load_err(&edit);
+    assert!(
+        matches!(&err, Error::InvalidPack { problem, .. } if problem.contains("unknown field `subject`")),
+        "{err}"
+    );
+}
+
 // ---- images ------------------------------------------------------------------
 
 fn caption_err(input: ImageInput<'_>) -> Error {
@@ -537,6 +658,72 @@ fn encoded_bytes_file_and_raw_pixels_give_the_same_caption() {
             .all(|w| w[0].score >= w[1].score)
     );
     assert!(from_bytes.steps >= 1 && from_bytes.timings.total >= from_bytes.timings.vision);
+}
+
+#[test]
+fn a_grounded_pack_names_its_sure_concept_in_the_caption() {
+    let png = image_bytes();
+    let plain = captioner()
+        .caption(ImageInput::Encoded(&png), &CaptionOptions::default())
+        .unwrap();
+    // subject_score 0: the best concept is always the subject.
+    let mut edit = PackEdit::new();
+    edit.manifest["concepts"]["grounding"] = grounding(0.0);
+    let grounded = edit.load().unwrap();
+    for beam_size in [1, 3] {
+        for max_length in [4, 20] {
+            let options = CaptionOptions {
+                beam_size,
+                max_length: Some(max_length),
+                ..Default::default()
+            };
+            let caption = grounded
+                .caption(ImageInput::Encoded(&png), &options)
+                .unwrap();
+            let best = caption.concepts[0].index;
+            assert_eq!(best, plain.concepts[0].index, "the same vision graph");
+            let name = [5000 + best, 5100 + best];
+            let ids = &caption.token_ids;
+            let what = format!("beam {beam_size}, max {max_length}: {ids:?}");
+            let at = (ids.windows(2).position(|w| w == name))
+                .unwrap_or_else(|| panic!("no subject, {what}"));
+            // Words: 5200 + i for concept i; only the first 3 concepts may be named, once.
+            let supported: Vec<u32> = caption.concepts[..3]
+                .iter()
+                .map(|c| 5200 + c.index)
+                .collect();
+            let words: Vec<u32> = ids
+                .iter()
+                .copied()
+                .filter(|id| (5200..5280).contains(id))
+                .collect();
+            assert!(words.iter().all(|w| supported.contains(w)), "{what}");
+            assert!(
+                !ids[..at].iter().any(|id| (5200..5280).contains(id)),
+                "{what}"
+            );
+            let mut unique = words.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(unique.len(), words.len(), "{what}");
+        }
+    }
+    // Left alone the tiny model says none of the table's tokens: grounding put them there.
+    assert!(
+        !plain.token_ids.iter().any(|id| (5000..5280).contains(id)),
+        "{:?}",
+        plain.token_ids
+    );
+    // Not sure (the best score is below 1): no subject, and a caption that says no word
+    // of the table is left as it was.
+    let mut edit = PackEdit::new();
+    edit.manifest["concepts"]["grounding"] = grounding(1.0);
+    let unsure = edit.load().unwrap();
+    let caption = unsure
+        .caption(ImageInput::Encoded(&png), &CaptionOptions::default())
+        .unwrap();
+    assert!(caption.concepts[0].score < 1.0);
+    assert_eq!(caption.token_ids, plain.token_ids);
 }
 
 #[test]

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 
-use lightcap::{Captioner, DEFAULT_MAX_IMAGE_PIXELS, ImageInput, PackFiles};
-use serde_json::Value;
+use lightcap::{CaptionOptions, Captioner, DEFAULT_MAX_IMAGE_PIXELS, ImageInput, PackFiles};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use common::{repo, tiny_pack};
@@ -145,4 +145,76 @@ fn damaged_graphs_with_matching_checksums_are_refused_without_panicking() {
             let _ = no_panic(&format!("{graph} mutant {i}"), || load(&files, &manifest));
         }
     }
+}
+
+#[test]
+fn damaged_grounding_tables_are_refused_or_caption_without_panicking() {
+    let mut rng = Rng(0x5EED_0004);
+    let (files, mut manifest) = tiny_pack();
+    // Every image has a subject (subject_score 0), so the rules all run on what loads.
+    manifest["concepts"]["grounding"] = json!({
+        "subject_score": 0.0,
+        "supported_top": 3,
+        "names": (0..80).map(|i| json!([5000 + i, 5100 + i])).collect::<Vec<_>>(),
+        "words": (0..80).map(|i| json!([5200 + i, i])).collect::<Vec<_>>(),
+        "once": (0..80).map(|i| json!(5300 + i)).collect::<Vec<_>>(),
+    });
+    let image = std::fs::read(repo().join("tests/images/scene_wide.png")).unwrap();
+    // In range, at the edges of the ranges, past them, and of the wrong kind.
+    let values = [
+        json!(0),
+        json!(1),
+        json!(3),
+        json!(79),
+        json!(80),
+        json!(30521),
+        json!(30522),
+        json!(-1),
+        json!(0.5),
+        json!(1e40),
+        json!([]),
+        json!("x"),
+    ];
+    let (mut loaded, mut refused) = (0, 0);
+    for i in 0..30 {
+        let mut manifest = manifest.clone();
+        let grounding = &mut manifest["concepts"]["grounding"];
+        let value = values[rng.below(values.len())].clone();
+        let (table, entry, at) = (rng.below(4), rng.below(80), rng.below(3));
+        let what = format!("grounding mutant {i}: table {table}, entry {entry}, at {at}: {value}");
+        match table {
+            0 => grounding["subject_score"] = value,
+            1 => grounding["supported_top"] = value,
+            _ => {
+                let entry = &mut grounding[if table == 2 { "names" } else { "words" }][entry];
+                // The whole entry, one of its values, or one more value.
+                match at {
+                    0 => *entry = value,
+                    1 => entry[0] = value,
+                    _ => entry.as_array_mut().unwrap().push(value),
+                }
+            }
+        }
+        let manifest = serde_json::to_vec(&manifest).unwrap();
+        match no_panic(&what, || load(&files, &manifest)) {
+            Ok(captioner) => {
+                loaded += 1;
+                for beam_size in [1, 3] {
+                    let options = CaptionOptions {
+                        beam_size,
+                        ..CaptionOptions::default()
+                    };
+                    no_panic(&what, || {
+                        captioner.caption(ImageInput::Encoded(&image), &options)
+                    })
+                    .unwrap();
+                }
+            }
+            Err(_) => refused += 1,
+        }
+    }
+    assert!(
+        loaded > 0 && refused > 0,
+        "{loaded} loaded, {refused} refused"
+    );
 }

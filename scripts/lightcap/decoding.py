@@ -20,6 +20,7 @@ Scores are accumulated in float32 on both sides.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -139,6 +140,9 @@ def beam_search(step: StepFn, reorder: ReorderFn, cache, cls: int, sep: int,
 
 def decode(step: StepFn, reorder: ReorderFn, cache, cls: int, sep: int,
            never_generate: list[int], options: DecodeOptions, grounding: Grounding | None = None) -> Hypothesis:
+    if grounding is not None:
+        # The subject must fit in the caption's own length limit, not the pack's default.
+        grounding = dataclasses.replace(grounding, max_length=options.max_length)
     if options.beam_size <= 1:
         return greedy(step, cache, cls, sep, never_generate, options, grounding)
     return beam_search(step, reorder, cache, cls, sep, never_generate, options, grounding)

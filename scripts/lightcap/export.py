@@ -163,8 +163,7 @@ def export_pack(model: LightCap, concepts: list[str], tokenizer: CaptionTokenize
     grounding, never_generate = {}, list(tokenizer.never_generate)
     if c.concept_head == "hedged":
         # The caption's subject and the words it may use come from the hedged concepts.
-        sure = float(model.concept_extractor.sure_score)
-        grounding["grounding"] = grounding_spec(concepts, tokenizer, decoder_token_ids, sure)
+        grounding["grounding"] = grounding_spec(concepts, tokenizer, decoder_token_ids)
         never_generate = sorted(set(never_generate) | set(fragment_tokens(tokenizer, decoder_token_ids)))
     tokenizer.write(out_dir / "tokenizer.json")
     (out_dir / "concepts.txt").write_text("".join(f"{name}\n" for name in concepts), encoding="utf-8")

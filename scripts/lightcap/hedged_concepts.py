@@ -130,7 +130,27 @@ def hedged_model(model, concepts: list[str], sure_score: float = DEFAULT_SURE_SC
     state["concept_extractor.classifier.weight"] = state["backbone.net._fc.weight"]
     state["concept_extractor.classifier.bias"] = state["backbone.net._fc.bias"]
     hedged.load_state_dict(state)
+    speak_every_concept(hedged)
     return hedged.eval()
+
+
+def speak_every_concept(model) -> list[int]:
+    """Make the word-pieces of every concept name generable, so that any concept can be
+    a caption's subject: a piece training never generated (its bias at -1e4,
+    lightcap.prune) gets the median bias of the pieces of the concept names that training
+    did generate, and keeps its word embedding, from which the concept's own embedding is
+    made. Returns the token ids opened."""
+    from .prune import UNREACHABLE_BIAS
+
+    pieces = model.embeddings.concept_piece_ids[model.embeddings.concept_piece_mask > 0].unique()
+    with torch.no_grad():
+        biases = torch.stack([head.bias for head in model.heads])  # [heads, V]
+        closed = (biases[:, pieces] <= UNREACHABLE_BIAS).all(dim=0)
+        open_pieces, shut = pieces[~closed], pieces[closed]
+        if len(shut) and len(open_pieces):
+            for head in model.heads:
+                head.bias[shut] = head.bias[open_pieces].median()
+    return shut.tolist()
 
 
 def main(argv: list[str] | None = None) -> None:
