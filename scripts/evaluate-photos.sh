@@ -27,11 +27,11 @@ mkdir -p "$out"
 PYTHON="$PYTHON" scripts/fetch-eval-photos.sh
 "$PYTHON" -m lightcap.photo_eval.eval_set --sources build/sources --out "$out/manifest.json"
 "$PYTHON" -m lightcap.photo_eval.imagenet_head --manifest "$out/manifest.json" --out "$out/imagenet-head.jsonl"
-cargo build -p lightcap-cli --quiet
+cargo build --release -p lightcap-cli --quiet
 mapfile -t images < <("$PYTHON" -c 'import sys, json
 for e in json.load(open(sys.argv[1])): print(e["path"])' "$out/manifest.json")
 # A photo the CLI cannot read gets an error record and counts as a miss; the run goes on.
-target/debug/lightcap caption --json --pack "$pack" "${images[@]}" > "$out/captions.jsonl" || true
+target/release/lightcap caption --json --pack "$pack" "${images[@]}" > "$out/captions.jsonl" || true
 title="$(basename "$(cd "$pack" && pwd)") pack on real photographs (greedy)"
 "$PYTHON" -m lightcap.photo_eval.score --manifest "$out/manifest.json" --captions "$out/captions.jsonl" \
     --baseline "$out/imagenet-head.jsonl" --title "$title" --out "$out"

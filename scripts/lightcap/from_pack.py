@@ -62,11 +62,22 @@ def graph_weights(path: Path) -> dict[str, np.ndarray]:
     return weights
 
 
-def _by_shape(weights: dict[str, np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
-    found = [v for name, v in weights.items() if not name.startswith("model.") and v.shape == shape]
-    if len(found) != 1:
-        raise ValueError(f"expected one unnamed weight of shape {shape} in the vision graph, found {len(found)}")
-    return found[0]
+def _matmul_weight(path: Path, weights: dict[str, np.ndarray], partner: str) -> np.ndarray:
+    """The weight of the MatMul whose result meets `partner` (a named tensor) in the next
+    node: the visual projection's meets its bias, the concept similarity its logit scale."""
+    graph = onnx.load(str(path)).graph
+    consumers: dict[str, list] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    for node in graph.node:
+        if node.op_type != "MatMul":
+            continue
+        if any(partner in c.input for c in consumers.get(node.output[0], [])):
+            found = [weights[name] for name in node.input if name in weights]
+            if len(found) == 1:
+                return found[0]
+    raise ValueError(f"{path.name}: no MatMul meets {partner}")
 
 
 def _fit_concept_rows(state: dict, table: np.ndarray, known_ids: torch.Tensor) -> None:
@@ -100,17 +111,18 @@ def load_pack_model(pack: Path, backbone_weights: str | None, config_name: str =
     tokenizer = CaptionTokenizer()
     vision = graph_weights(pack / manifest["graphs"]["vision"]["file"])
     decoder = graph_weights(pack / manifest["graphs"]["decoder"]["file"])
-    heads = sum(1 for name in decoder if name.startswith("model.heads.") and name.endswith(".transform.weight"))
+    heads = sum(1 for name in decoder if re.fullmatch(r"model\.heads\.\d+\.bias", name))
     config = get_config(config_name).replace(name=manifest["model"]["name"], ensemble_heads=heads)
     model = build_model(config, concepts, tokenizer, backbone_weights)
-    token_ids = torch.tensor(manifest["tokenizer"]["decoder_token_ids"], dtype=torch.long)
+    pruned = manifest["tokenizer"].get("decoder_token_ids")
+    token_ids = torch.tensor(pruned if pruned else range(manifest["tokenizer"]["vocab_size"]), dtype=torch.long)
 
     state = model.state_dict()
     loaded: set[str] = set()
 
     def put(name: str, values) -> None:
         target = state[name]
-        values = torch.as_tensor(np.array(values), dtype=target.dtype)
+        values = torch.tensor(np.array(values), dtype=target.dtype)
         if tuple(values.shape) != tuple(target.shape):
             raise ValueError(f"{name}: pack has {tuple(values.shape)}, model has {tuple(target.shape)}")
         target.copy_(values)
@@ -125,15 +137,18 @@ def load_pack_model(pack: Path, backbone_weights: str | None, config_name: str =
                 continue  # pruned rows: scattered below
             put(key, values)
     words = torch.zeros_like(state["embeddings.word_embeddings.weight"])
-    words[token_ids] = torch.as_tensor(decoder["model.embeddings.word_embeddings.weight"])
+    words[token_ids] = torch.tensor(decoder["model.embeddings.word_embeddings.weight"])
     put("embeddings.word_embeddings.weight", words)
     for i in range(config.ensemble_heads):
         bias = torch.full_like(state[f"heads.{i}.bias"], -1e4)
-        bias[token_ids] = torch.as_tensor(decoder[f"model.heads.{i}.bias"])
+        bias[token_ids] = torch.tensor(decoder[f"model.heads.{i}.bias"])
         put(f"heads.{i}.bias", bias)
     c = config
-    put("embeddings.visual_projection.weight", _by_shape(vision, (c.backbone_channels, c.hidden)).T)
-    put("concept_extractor.concept_embeddings", _by_shape(vision, (c.joint_dim, len(concepts))).T)
+    vision_file = pack / manifest["graphs"]["vision"]["file"]
+    put("embeddings.visual_projection.weight",
+        _matmul_weight(vision_file, vision, "model.embeddings.visual_projection.bias").T)
+    put("concept_extractor.concept_embeddings",
+        _matmul_weight(vision_file, vision, "model.concept_extractor.logit_scale").T)
     _fit_concept_rows(state, vision["concept_table"], token_ids)
     model.load_state_dict(state)
     if int8:
