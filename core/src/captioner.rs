@@ -11,7 +11,7 @@ use crate::confidence::{Calibration, ConfidenceFeatures};
 use crate::decode::{Search, Stepper};
 use crate::error::{Error, Result};
 use crate::grounding::GroundingTables;
-use crate::manifest::Manifest;
+use crate::manifest::{MANIFEST_FILE, Manifest};
 use crate::options::CaptionOptions;
 use crate::pack::{LoadedPack, PackFiles, Plan};
 use crate::panic_guard::catch_panic;
@@ -121,6 +121,14 @@ impl Captioner {
         let started = Instant::now();
         let pack = LoadedPack::load(files)?;
         let calibration = Calibration::for_manifest(pack.manifest.confidence.as_ref())?;
+        let has_evidence = (pack.manifest.graphs.vision.outputs.iter())
+            .any(|o| o.name == crate::pack::contract::IMAGE_EVIDENCE_OUTPUT);
+        if calibration.uses_image_evidence() && !has_evidence {
+            return Err(Error::pack(
+                MANIFEST_FILE,
+                "`confidence.features` uses image_evidence, which the vision graph does not output",
+            ));
+        }
         log::info!(
             "loaded pack {} {} in {:.0?}",
             pack.manifest.model.name,
@@ -253,7 +261,8 @@ impl Captioner {
             .iter()
             .map(|&id| self.pack.text.token(id).unwrap_or("[UNK]").to_owned())
             .collect();
-        let features = ConfidenceFeatures::compute(&best.token_log_probs, &vision.concepts);
+        let features =
+            ConfidenceFeatures::compute(&best.token_log_probs, &vision.concepts, vision.evidence);
         let (confidence, unsure) = self.calibration.judge(&features);
         timings.text = mark.elapsed();
         timings.total = started.elapsed();
@@ -303,8 +312,24 @@ impl Captioner {
         let size = self.pack.manifest.image.size;
         let image = Tensor::from_shape(&[1, 3, size, size], &pixels).map_err(fail)?;
         let mut outputs = run_plan(&self.pack.vision, tvec![image.into_tvalue()], "vision")?;
-        let prefix_values = outputs.pop().expect("the contract has 4 vision outputs");
-        let prefix_keys = outputs.pop().expect("the contract has 4 vision outputs");
+        let prefix_values = outputs
+            .pop()
+            .expect("the contract has 4 or 5 vision outputs");
+        let prefix_keys = outputs
+            .pop()
+            .expect("the contract has 4 or 5 vision outputs");
+        // The optional image evidence sits after the concepts (`pack::contract`).
+        let evidence = match outputs.get(2) {
+            Some(value) => Some(
+                *(value
+                    .to_plain_array_view::<f32>()
+                    .map_err(fail)?
+                    .iter()
+                    .next())
+                .expect("the contract's evidence is [1, 1]"),
+            ),
+            None => None,
+        };
         let scores = outputs[1].to_plain_array_view::<f32>().map_err(fail)?;
         let ids = outputs[0].to_plain_array_view::<i64>().map_err(fail)?;
         let names = &self.pack.concepts;
@@ -328,6 +353,7 @@ impl Captioner {
             .collect::<Result<Vec<_>>>()?;
         Ok(VisionOutput {
             concepts,
+            evidence,
             prefix_keys,
             prefix_values,
         })
@@ -336,6 +362,8 @@ impl Captioner {
 
 struct VisionOutput {
     concepts: Vec<Concept>,
+    /// The vision graph's image evidence, where the pack has that output.
+    evidence: Option<f32>,
     prefix_keys: TValue,
     prefix_values: TValue,
 }

@@ -13,6 +13,10 @@
 //! - `top_concept_score`: whether the vision side found any concept at all; noise,
 //!   flat colour and textures rarely light one up.
 //! - `mean_top5_concept_score`: the same, less sensitive to one spurious concept.
+//! - `image_evidence`: how strongly the backbone responds to the image at all (the
+//!   spread of its feature grid, an output of the vision graph where the pack has it,
+//!   else 0): photographs light many features, noise, flat colour, stripes and text
+//!   pages few, even where the ImageNet head is confidently wrong about them.
 //!
 //! A pack's manifest may carry a fitted `confidence` section (`python -m
 //! lightcap.calibrate` writes it). A pack without one is **uncalibrated**: its
@@ -25,12 +29,16 @@ use crate::error::{Error, Result};
 use crate::manifest::{ConfidenceSpec, MANIFEST_FILE};
 
 /// The feature names a manifest's `confidence.features` may use.
-pub const FEATURE_NAMES: [&str; 4] = [
+pub const FEATURE_NAMES: [&str; 5] = [
     "mean_token_log_prob",
     "min_token_log_prob",
     "top_concept_score",
     "mean_top5_concept_score",
+    IMAGE_EVIDENCE,
 ];
+
+/// The feature only packs whose vision graph has an `image_evidence` output can use.
+pub const IMAGE_EVIDENCE: &str = "image_evidence";
 
 /// The `unsure` threshold of packs without a calibration.
 pub const UNCALIBRATED_THRESHOLD: f32 = 0.5;
@@ -50,11 +58,19 @@ pub struct ConfidenceFeatures {
     pub top_concept_score: f32,
     /// Mean of the five highest concept scores (fewer if the pack reports fewer).
     pub mean_top5_concept_score: f32,
+    /// The vision graph's `image_evidence` (the standard deviation of the backbone's
+    /// feature grid); 0 for a pack whose graph does not report it.
+    pub image_evidence: f32,
 }
 
 impl ConfidenceFeatures {
-    /// Features of a caption from its tokens' log-probs and its concepts.
-    pub fn compute(token_log_probs: &[f32], concepts: &[Concept]) -> Self {
+    /// Features of a caption from its tokens' log-probs, its concepts and the vision
+    /// graph's image evidence (where the pack has it).
+    pub fn compute(
+        token_log_probs: &[f32],
+        concepts: &[Concept],
+        image_evidence: Option<f32>,
+    ) -> Self {
         let clamped = token_log_probs.iter().map(|&lp| {
             if lp.is_nan() {
                 LOG_PROB_FLOOR
@@ -83,6 +99,7 @@ impl ConfidenceFeatures {
             } else {
                 top5.iter().sum::<f32>() / top5.len() as f32
             },
+            image_evidence: image_evidence.filter(|e| e.is_finite()).unwrap_or(0.0),
         }
     }
 
@@ -93,12 +110,13 @@ impl ConfidenceFeatures {
             "min_token_log_prob" => self.min_token_log_prob,
             "top_concept_score" => self.top_concept_score,
             "mean_top5_concept_score" => self.mean_top5_concept_score,
+            IMAGE_EVIDENCE => self.image_evidence,
             _ => return None,
         })
     }
 
     /// Every feature with its name, in [`FEATURE_NAMES`] order.
-    pub fn named(&self) -> [(&'static str, f32); 4] {
+    pub fn named(&self) -> [(&'static str, f32); 5] {
         FEATURE_NAMES.map(|name| (name, self.get(name).expect("a known name")))
     }
 }
@@ -110,6 +128,7 @@ enum Feature {
     MinTokenLogProb,
     TopConceptScore,
     MeanTop5ConceptScore,
+    ImageEvidence,
 }
 
 impl Feature {
@@ -119,6 +138,7 @@ impl Feature {
             "min_token_log_prob" => Feature::MinTokenLogProb,
             "top_concept_score" => Feature::TopConceptScore,
             "mean_top5_concept_score" => Feature::MeanTop5ConceptScore,
+            IMAGE_EVIDENCE => Feature::ImageEvidence,
             _ => return None,
         })
     }
@@ -129,6 +149,7 @@ impl Feature {
             Feature::MinTokenLogProb => f.min_token_log_prob,
             Feature::TopConceptScore => f.top_concept_score,
             Feature::MeanTop5ConceptScore => f.mean_top5_concept_score,
+            Feature::ImageEvidence => f.image_evidence,
         }
     }
 }
@@ -198,6 +219,12 @@ impl Calibration {
             terms: Some((terms, spec.bias)),
             threshold: spec.threshold,
         })
+    }
+
+    /// Whether the calibration weighs the image evidence (the pack must then report it).
+    pub fn uses_image_evidence(&self) -> bool {
+        (self.terms.as_ref())
+            .is_some_and(|(terms, _)| terms.iter().any(|(f, _)| *f == Feature::ImageEvidence))
     }
 
     /// Whether the pack was calibrated (false: the uncalibrated default).
@@ -281,7 +308,7 @@ mod tests {
             .into_iter()
             .map(concept)
             .collect();
-        let f = ConfidenceFeatures::compute(&[-0.5, -2.0, -0.5], &concepts);
+        let f = ConfidenceFeatures::compute(&[-0.5, -2.0, -0.5], &concepts, Some(0.75));
         assert!((f.mean_token_log_prob - -1.0).abs() < 1e-6);
         assert_eq!(f.min_token_log_prob, -2.0);
         assert_eq!(f.top_concept_score, 0.9);
@@ -289,15 +316,18 @@ mod tests {
         assert_eq!(f.get("top_concept_score"), Some(0.9));
         assert_eq!(f.get("nope"), None);
         assert_eq!(f.named()[1], ("min_token_log_prob", -2.0));
+        assert_eq!(f.named()[4], ("image_evidence", 0.75));
     }
 
     #[test]
     fn forced_tokens_and_missing_values_give_finite_features() {
-        let f = ConfidenceFeatures::compute(&[f32::NEG_INFINITY, -1.0, f32::NAN], &[]);
+        let f =
+            ConfidenceFeatures::compute(&[f32::NEG_INFINITY, -1.0, f32::NAN], &[], Some(f32::NAN));
+        assert_eq!(f.image_evidence, 0.0, "a NaN evidence counts as none");
         assert_eq!(f.min_token_log_prob, LOG_PROB_FLOOR);
         assert!((f.mean_token_log_prob - (2.0 * LOG_PROB_FLOOR - 1.0) / 3.0).abs() < 1e-4);
         assert_eq!((f.top_concept_score, f.mean_top5_concept_score), (0.0, 0.0));
-        let few = ConfidenceFeatures::compute(&[], &[concept(0.4), concept(0.2)]);
+        let few = ConfidenceFeatures::compute(&[], &[concept(0.4), concept(0.2)], None);
         assert_eq!(few.mean_token_log_prob, LOG_PROB_FLOOR);
         assert!((few.mean_top5_concept_score - 0.3).abs() < 1e-6);
     }
@@ -323,20 +353,21 @@ mod tests {
     #[test]
     fn calibrated_confidence_is_a_logistic_of_the_named_features() {
         let c = Calibration::from_spec(&spec(
-            &["top_concept_score", "mean_token_log_prob"],
-            &[4.0, 0.5],
-            -1.0,
+            &["top_concept_score", "mean_token_log_prob", "image_evidence"],
+            &[4.0, 0.5, 2.0],
+            -2.0,
             0.6,
         ))
         .unwrap();
-        assert!(c.is_calibrated());
+        assert!(c.is_calibrated() && c.uses_image_evidence());
         let f = ConfidenceFeatures {
             mean_token_log_prob: -2.0,
             min_token_log_prob: -9.0,
             top_concept_score: 0.75,
             mean_top5_concept_score: 0.1,
+            image_evidence: 0.5,
         };
-        // z = -1 + 4 * 0.75 + 0.5 * -2 = 1
+        // z = -2 + 4 * 0.75 + 0.5 * -2 + 2 * 0.5 = 1
         let want = 1.0 / (1.0 + (-1.0f32).exp());
         let (confidence, unsure) = c.judge(&f);
         assert!((confidence - want).abs() < 1e-6, "{confidence}");

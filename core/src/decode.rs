@@ -407,6 +407,7 @@ mod tests {
             names: vec![vec![5, 6], vec![7], vec![8]],
             words: vec![vec![5, 0], vec![7, 1], vec![8, 2], vec![9, 0]],
             once: vec![],
+            lead_in: vec![],
         };
         let tokenizer = TokenizerSpec::small_for_tests(10, None);
         let vocabulary = crate::vocabulary::DecoderVocabulary::for_tokenizer(&tokenizer).unwrap();

@@ -4,9 +4,9 @@
 //! concepts. When the first concept's score reaches `subject_score`, that concept is the
 //! caption's subject: its name must appear, and neither [SEP] nor another object word
 //! may come first. The name is started where the decoder's own best token is an object
-//! word, a banned token or [SEP] (the subject takes the place of the object the decoder
-//! would have named), or when the caption is about to run out of room; a started name
-//! is continued. After the subject (or when there is none) a word is banned when none
+//! word, a banned token, [SEP] or a content word that is no lead-in ("photo", "group")
+//! (the subject takes the place of what the decoder would have said), or when the
+//! caption is about to run out of room; a started name is continued. After the subject (or when there is none) a word is banned when none
 //! of its concepts is among the first `supported_top`. Outside a forced step, an object
 //! word or a `once` word the caption has said is not said again.
 //!
@@ -33,6 +33,8 @@ pub(crate) struct GroundingTables {
     /// Tokens the search never generates, ascending: where the decoder's best token is
     /// one of them, an object was coming.
     never_generate: Vec<u32>,
+    /// Content words that may come before the subject, ascending.
+    lead_in: Vec<u32>,
     sep: u32,
 }
 
@@ -47,6 +49,8 @@ pub(crate) struct Grounding {
     once: Vec<u32>,
     /// Banned tokens of the search, ascending.
     never_generate: Vec<u32>,
+    /// May come before the subject, ascending.
+    lead_in: Vec<u32>,
     sep: u32,
     /// Banned until the subject is out: [SEP] and every word but the subject's first token.
     before_subject: Vec<u32>,
@@ -96,6 +100,10 @@ impl GroundingTables {
         once.dedup();
         let mut never_generate = never_generate.to_vec();
         never_generate.sort_unstable();
+        let mut lead_in: Vec<u32> = (spec.lead_in.iter())
+            .filter_map(|&t| vocabulary.to_decoder(t))
+            .collect();
+        lead_in.sort_unstable();
         GroundingTables {
             subject_score: spec.subject_score,
             supported_top: spec.supported_top,
@@ -103,6 +111,7 @@ impl GroundingTables {
             words,
             once,
             never_generate,
+            lead_in,
             sep: vocabulary.sep,
         }
     }
@@ -133,6 +142,7 @@ impl GroundingTables {
             words,
             once: self.once.clone(),
             never_generate: self.never_generate.clone(),
+            lead_in: self.lead_in.clone(),
             sep: self.sep,
             before_subject,
             unsupported,
@@ -163,11 +173,14 @@ impl Grounding {
         if max_length.saturating_sub(tokens.len()) <= subject.len() {
             return Rule::Force(subject[0]);
         }
-        // Where the decoder would name an object (or stop), the subject goes.
+        // Where the decoder would name an object, say a content word that is no lead-in,
+        // or stop, the subject goes.
         let best = first_max(row);
+        let has = |list: &[u32]| list.binary_search(&best).is_ok();
         if best == self.sep
-            || self.words.binary_search(&best).is_ok()
-            || self.never_generate.binary_search(&best).is_ok()
+            || has(&self.words)
+            || has(&self.never_generate)
+            || (has(&self.once) && !has(&self.lead_in))
         {
             return Rule::Force(subject[0]);
         }
@@ -225,7 +238,8 @@ mod tests {
 
     /// Twenty tokens ([SEP] is 3, never generated: 0 and 1); concepts 0..4 named
     /// [10, 11, 12], [13], [14, 14, 15], [16]; words 5 (concept 0), 6 (concepts 1, 2),
-    /// 7 (concept 3), 16 (concept 3); 9 is said at most once.
+    /// 7 (concept 3), 16 (concept 3); 9 and 17 are said at most once, 17 may come
+    /// before the subject.
     fn tables(subject_score: f32, supported_top: usize) -> GroundingTables {
         tables_for(subject_score, supported_top, None)
     }
@@ -240,7 +254,8 @@ mod tests {
             supported_top,
             names: vec![vec![10, 11, 12], vec![13], vec![14, 14, 15], vec![16]],
             words: vec![vec![5, 0], vec![6, 1, 2], vec![7, 3], vec![16, 3]],
-            once: vec![9],
+            once: vec![9, 17],
+            lead_in: vec![17],
         };
         let tokenizer = TokenizerSpec::small_for_tests(20, decoder_token_ids);
         GroundingTables::new(
@@ -317,8 +332,10 @@ mod tests {
                 "best {best}"
             );
         }
-        // Best a plain or once word, or the subject's own first token: nothing forced.
-        for best in [8, 9, 19, 10] {
+        // Best a content word that is no lead-in (9): the subject goes there too.
+        assert_eq!(g.rule(&[8], 12, &best_is(9)), Rule::Force(10));
+        // Best a plain word, a lead-in, or the subject's own first token: nothing forced.
+        for best in [8, 17, 19, 10] {
             assert_eq!(g.rule(&[8], 12, &best_is(best)), Rule::Unmet, "best {best}");
         }
         // Ties go to the first maximum, NaN is impossible.
@@ -436,6 +453,7 @@ mod tests {
             names: vec![vec![10], vec![11]],
             words: vec![vec![5, 0], vec![6, 1], vec![5, 1]],
             once: vec![],
+            lead_in: vec![],
         };
         let tokenizer = TokenizerSpec::small_for_tests(20, None);
         let t = GroundingTables::new(

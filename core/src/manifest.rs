@@ -101,6 +101,8 @@ pub struct GroundingSpec {
     pub words: Vec<Vec<u32>>,
     /// Words (tokenizer ids) a caption says at most once: its content words.
     pub once: Vec<u32>,
+    /// Content words (tokenizer ids) that may come before the subject ("a photo of").
+    pub lead_in: Vec<u32>,
 }
 
 impl GroundingSpec {
@@ -136,12 +138,16 @@ impl GroundingSpec {
                 ));
             }
         }
-        if let Some((i, id)) =
-            (self.once.iter().enumerate()).find(|&(_, &id)| id as usize >= vocab_size)
-        {
-            return bad(format!(
-                "`concepts.grounding.once[{i}]` is {id}, outside the vocabulary of {vocab_size}"
-            ));
+        for (field, ids) in [("once", &self.once), ("lead_in", &self.lead_in)] {
+            let outside = ids
+                .iter()
+                .enumerate()
+                .find(|&(_, &id)| id as usize >= vocab_size);
+            if let Some((i, id)) = outside {
+                return bad(format!(
+                    "`concepts.grounding.{field}[{i}]` is {id}, outside the vocabulary of {vocab_size}"
+                ));
+            }
         }
         for (i, word) in self.words.iter().enumerate() {
             let [token, word_concepts @ ..] = word.as_slice() else {

@@ -537,6 +537,10 @@ fn check_fact(file: &str, spec: &TensorSpec, fact: &TypedFact) -> Result<()> {
 pub(crate) mod contract {
     use crate::manifest::{DType, Dim, Manifest, TensorSpec};
 
+    /// The vision graph's optional output after the concepts: the standard deviation of
+    /// the backbone's feature grid (`confidence::IMAGE_EVIDENCE`).
+    pub const IMAGE_EVIDENCE_OUTPUT: &str = "image_evidence";
+
     pub struct Contract {
         /// [inputs, outputs]
         pub vision: [Vec<TensorSpec>; 2],
@@ -574,15 +578,20 @@ pub(crate) mod contract {
                 F(c.head_dim),
             ]
         };
+        let mut vision_outputs = vec![
+            t("concept_ids", DType::I64, vec![F(1), F(k)]),
+            t("concept_scores", DType::F32, vec![F(1), F(k)]),
+        ];
+        // Optional: how strongly the backbone responds to the image (a confidence feature).
+        if (m.graphs.vision.outputs.iter()).any(|o| o.name == IMAGE_EVIDENCE_OUTPUT) {
+            vision_outputs.push(t(IMAGE_EVIDENCE_OUTPUT, DType::F32, vec![F(1), F(1)]));
+        }
+        vision_outputs.push(t("prefix_keys", DType::F32, prefix()));
+        vision_outputs.push(t("prefix_values", DType::F32, prefix()));
         Contract {
             vision: [
                 vec![t("image", DType::F32, vec![F(1), F(3), F(size), F(size)])],
-                vec![
-                    t("concept_ids", DType::I64, vec![F(1), F(k)]),
-                    t("concept_scores", DType::F32, vec![F(1), F(k)]),
-                    t("prefix_keys", DType::F32, prefix()),
-                    t("prefix_values", DType::F32, prefix()),
-                ],
+                vision_outputs,
             ],
             decoder: [
                 vec![

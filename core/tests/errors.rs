@@ -305,6 +305,7 @@ fn grounding(subject_score: f32) -> Value {
         "names": (0..80).map(|i| json!([5000 + i, 5100 + i])).collect::<Vec<_>>(),
         "words": (0..80).map(|i| json!([5200 + i, i])).collect::<Vec<_>>(),
         "once": (0..80).map(|i| json!(5300 + i)).collect::<Vec<_>>(),
+        "lead_in": [5300, 5301],
     })
 }
 
@@ -400,6 +401,11 @@ fn a_grounding_section_is_checked_field_by_field() {
             "/once/7",
             json!(30600),
             "`concepts.grounding.once[7]` is 30600, outside the vocabulary of 30522",
+        ),
+        (
+            "/lead_in/1",
+            json!(40000),
+            "`concepts.grounding.lead_in[1]` is 40000, outside the vocabulary of 30522",
         ),
         ("/names/5/0", json!(-1), "does not match the schema"),
         ("/supported_top", json!(2.5), "does not match the schema"),

@@ -158,6 +158,7 @@ fn damaged_grounding_tables_are_refused_or_caption_without_panicking() {
         "names": (0..80).map(|i| json!([5000 + i, 5100 + i])).collect::<Vec<_>>(),
         "words": (0..80).map(|i| json!([5200 + i, i])).collect::<Vec<_>>(),
         "once": (0..80).map(|i| json!(5300 + i)).collect::<Vec<_>>(),
+        "lead_in": [5300, 5301],
     });
     let image = std::fs::read(repo().join("tests/images/scene_wide.png")).unwrap();
     // In range, at the edges of the ranges, past them, and of the wrong kind.

@@ -45,8 +45,18 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-# Must match `FEATURE_NAMES` in core/src/confidence.rs.
-FEATURE_NAMES = ["mean_token_log_prob", "min_token_log_prob", "top_concept_score", "mean_top5_concept_score"]
+# Must match `FEATURE_NAMES` in core/src/confidence.rs. The last is only there for packs
+# whose vision graph outputs it (`image_evidence`); `features_of` leaves it out elsewhere.
+FEATURE_NAMES = ["mean_token_log_prob", "min_token_log_prob", "top_concept_score", "mean_top5_concept_score",
+                 "image_evidence"]
+IMAGE_EVIDENCE = "image_evidence"
+
+
+def features_of(pack: Path) -> list[str]:
+    """The features a pack can be calibrated on."""
+    manifest = json.loads((Path(pack) / "manifest.json").read_text())
+    outputs = [o["name"] for o in manifest["graphs"]["vision"]["outputs"]]
+    return [n for n in FEATURE_NAMES if n != IMAGE_EVIDENCE or IMAGE_EVIDENCE in outputs]
 NEGATIVE_KINDS = ["uniform_noise", "gaussian_noise", "flat_colour", "stripes", "checkerboard", "blurred_noise",
                   "text_page"]
 WORDS = ("the of and to in is that for it as with was on be by this are or from at which have an not but "
@@ -187,24 +197,26 @@ def unsure_rate(conf: np.ndarray, threshold: float) -> tuple[int, int]:
     return int((conf < threshold).sum()), len(conf)
 
 
-def calibrate(photos: list[dict], negatives: list[dict], target: float) -> dict:
+def calibrate(photos: list[dict], negatives: list[dict], target: float,
+              names: list[str] = FEATURE_NAMES[:4]) -> dict:
     """Fit on one half, measure on the other. `photos` and `negatives` are JSON lines from
     the CLI, each with `split` ("fit" or "held_out"); negatives also carry `kind`."""
     fit = [r for r in photos + negatives if r["split"] == "fit"]
-    x = feature_matrix(fit)
+    x = feature_matrix(fit, names)
     y = np.array([1.0 if r.get("kind") is None else 0.0 for r in fit])
     weights, bias = fit_logistic(x, y)
     threshold = choose_threshold(confidence(x[y == 0], weights, bias), target)
-    report = {"weights": weights.tolist(), "bias": bias, "threshold": threshold, "rates": {}}
+    report = {"features": names, "weights": weights.tolist(), "bias": bias, "threshold": threshold, "rates": {}}
     for split in ("fit", "held_out"):
         p = [r for r in photos if r["split"] == split]
         n = [r for r in negatives if r["split"] == split]
-        rates = {"photos": unsure_rate(confidence(feature_matrix(p), weights, bias), threshold) if p else (0, 0),
-                 "negatives": unsure_rate(confidence(feature_matrix(n), weights, bias), threshold) if n else (0, 0)}
+        rates = {"photos": unsure_rate(confidence(feature_matrix(p, names), weights, bias), threshold) if p else (0, 0),
+                 "negatives": unsure_rate(confidence(feature_matrix(n, names), weights, bias), threshold)
+                 if n else (0, 0)}
         for kind in NEGATIVE_KINDS:
             nk = [r for r in n if r["kind"] == kind]
             if nk:
-                rates[kind] = unsure_rate(confidence(feature_matrix(nk), weights, bias), threshold)
+                rates[kind] = unsure_rate(confidence(feature_matrix(nk, names), weights, bias), threshold)
         report["rates"][split] = rates
     return report
 
@@ -213,7 +225,7 @@ def manifest_section(report: dict, description: str) -> dict:
     h = report["rates"]["held_out"]
     (pu, pn), (nu, nn) = h["photos"], h["negatives"]
     return {
-        "features": FEATURE_NAMES,
+        "features": report["features"],
         "weights": [round(w, 6) for w in report["weights"]],
         "bias": round(report["bias"], 6),
         "threshold": round(report["threshold"], 6),
@@ -277,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
             negative_records.append(record)
         else:
             photo_records.append(record)
-    report = calibrate(photo_records, negative_records, args.negative_unsure)
+    report = calibrate(photo_records, negative_records, args.negative_unsure, features_of(Path(args.pack)))
     description = (f"{len(photo_records)} photos vs {len(negative_records)} drawn non-photos "
                    f"({', '.join(NEGATIVE_KINDS)}), fitted on one half")
     section = manifest_section(report, description)

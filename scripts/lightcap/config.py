@@ -34,6 +34,10 @@ class LightCapConfig:
     # ImageNet head through the WordNet class map, hedged, with the learned head for what
     # the map lacks (lightcap.hedged_concepts; needs a backbone with a classifier).
     concept_head: str = "learned"
+    # The vision graph also outputs `image_evidence`, the standard deviation of the
+    # backbone's grid: a confidence feature that tells photographs from noise, flat
+    # colour, stripes and text pages (core/src/confidence.rs).
+    image_evidence: bool = False
     # Fusion model (TinyBERT-4 in the paper).
     vocab_size: int = 30522
     hidden: int = 312

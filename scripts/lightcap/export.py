@@ -41,6 +41,8 @@ class VisionGraph(nn.Module):
 
     def forward(self, image: torch.Tensor):
         prefix = self.model.encode_prefix(self.model.backbone_grid(image), self.concept_table)
+        if self.model.config.image_evidence:
+            return prefix.concepts.ids, prefix.concepts.scores, prefix.evidence, prefix.keys, prefix.values
         return prefix.concepts.ids, prefix.concepts.scores, prefix.keys, prefix.values
 
 
@@ -73,6 +75,7 @@ def graph_specs(config: LightCapConfig, decoder_vocab_size: int | None = None) -
             "outputs": [
                 tensor_spec("concept_ids", "i64", [1, c.num_concepts_k]),
                 tensor_spec("concept_scores", "f32", [1, c.num_concepts_k]),
+                *([tensor_spec("image_evidence", "f32", [1, 1])] if c.image_evidence else []),
                 tensor_spec("prefix_keys", "f32", prefix),
                 tensor_spec("prefix_values", "f32", prefix),
             ],

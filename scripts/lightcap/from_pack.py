@@ -113,6 +113,10 @@ def load_pack_model(pack: Path, backbone_weights: str | None, config_name: str =
     decoder = graph_weights(pack / manifest["graphs"]["decoder"]["file"])
     heads = sum(1 for name in decoder if re.fullmatch(r"model\.heads\.\d+\.bias", name))
     config = get_config(config_name).replace(name=manifest["model"]["name"], ensemble_heads=heads)
+    if any(name.startswith("model.concept_extractor.learned.") for name in vision):
+        # A pack with the hedged concept head (lightcap.hedged_concepts).
+        outputs = [o["name"] for o in manifest["graphs"]["vision"]["outputs"]]
+        config = config.replace(concept_head="hedged", image_evidence="image_evidence" in outputs)
     model = build_model(config, concepts, tokenizer, backbone_weights)
     pruned = manifest["tokenizer"].get("decoder_token_ids")
     token_ids = torch.tensor(pruned if pruned else range(manifest["tokenizer"]["vocab_size"]), dtype=torch.long)
@@ -147,8 +151,8 @@ def load_pack_model(pack: Path, backbone_weights: str | None, config_name: str =
     vision_file = pack / manifest["graphs"]["vision"]["file"]
     put("embeddings.visual_projection.weight",
         _matmul_weight(vision_file, vision, "model.embeddings.visual_projection.bias").T)
-    put("concept_extractor.concept_embeddings",
-        _matmul_weight(vision_file, vision, "model.concept_extractor.logit_scale").T)
+    learned = "concept_extractor.learned." if config.concept_head == "hedged" else "concept_extractor."
+    put(learned + "concept_embeddings", _matmul_weight(vision_file, vision, f"model.{learned}logit_scale").T)
     _fit_concept_rows(state, vision["concept_table"], token_ids)
     model.load_state_dict(state)
     if int8:
@@ -156,8 +160,13 @@ def load_pack_model(pack: Path, backbone_weights: str | None, config_name: str =
         # before export; the pack's other weights already are the rounded values.
         with torch.no_grad():
             fake_quantize_(model.backbone)
-    missing = [k for k in state if k not in loaded and not k.startswith("backbone.")
-               and k not in ("mean", "std", "embeddings.concept_piece_ids", "embeddings.concept_piece_mask")]
+    # The backbone (and the classifier the hedged head shares with it) comes from its
+    # published weights; the hedged head's tables are rebuilt from the concept names.
+    rebuilt = ("mean", "std", "embeddings.concept_piece_ids", "embeddings.concept_piece_mask",
+               "concept_extractor.class_matrix", "concept_extractor.mapped", "concept_extractor.learned_too",
+               "concept_extractor.specificity")
+    missing = [k for k in state if k not in loaded and not k.startswith(("backbone.", "concept_extractor.classifier."))
+               and k not in rebuilt]
     if missing:
         raise ValueError(f"weights not found in the pack: {missing}")
     # The heads' biases decide which tokens are reachable; check the pack agreed.
@@ -177,12 +186,13 @@ def check_against_pack(model, pack: Path, manifest: dict, images: list[Path]) ->
     for path in images:
         image = torch.from_numpy(preprocess_file(path, model.config.image_size))[None]
         with torch.no_grad():
-            ids, scores, keys, _ = graph(image)
+            outputs = graph(image)
+        ids, scores, keys = outputs[0], outputs[1], outputs[-2]
         want = session.run(None, {"image": image.numpy()})
         same = np.array_equal(ids.numpy(), want[0])
         print(f"{path.name}: concepts {'identical' if same else 'DIFFER'}, "
               f"max |score| diff {np.abs(scores.numpy() - want[1]).max():.2e}, "
-              f"max |key| diff {np.abs(keys.numpy() - want[2]).max():.2e}")
+              f"max |key| diff {np.abs(keys.numpy() - want[-2]).max():.2e}")
 
 
 def main(argv: list[str] | None = None) -> None:

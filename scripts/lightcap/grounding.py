@@ -7,6 +7,8 @@ A pack's manifest carries `concepts.grounding` (written by `grounding_spec` at e
   concepts that support it (the word's most specific concepts in the pack: 'puppy' ->
   dog, 'tabby' -> cat, 'dogs' -> dog; 'animal' -> animal);
 - `once`: the content words (every word but the function words), each said at most once;
+- `lead_in`: the content words that may come before the subject ('a photo of', 'a group
+  of'): where the decoder's best word is another content word, the subject goes there;
 - `subject_score`: how likely the first concept must be to become the caption's subject
   (the concept head's hedging has already put the most specific sure concept first);
 - `supported_top`: how many of the image's first concepts may be named.
@@ -17,8 +19,9 @@ the subject is the first concept when its score reaches `subject_score`; S is th
 
 1. Until the subject's tokens occur in the caption: a started subject is continued
    (forced); the subject is started when only its length of steps is left, or where the
-   decoder's own best token is an object word, a barred token or [SEP]; otherwise [SEP]
-   and every object word but the subject's first token are barred. So the caption's
+   decoder's own best token is an object word, a barred token, [SEP] or a content word
+   that is no lead-in ('a big green star' becomes 'a cat'); otherwise [SEP] and every
+   object word but the subject's first token are barred. So the caption's
    first object is its subject, in the place the decoder itself chose for an object
    ('a photo of a ___ on the grass'). A forced token keeps the model's own log-prob.
 2. After it: object words none of whose concepts is in S are barred (no invented
@@ -42,6 +45,10 @@ DEFAULT_SUPPORTED_TOP = 10
 # confidence calibration, not this bar, says when a caption is not to be trusted.
 DEFAULT_SUBJECT_SCORE = 0.3
 # Words WordNet files as nouns that captions use as something else.
+# Content words a caption may say before its subject: how the picture is framed, or
+# how many of the subject there are.
+LEAD_IN_WORDS = frozenset("""photo photos photograph photographs picture pictures image images view close closeup
+shot snapshot group groups pair couple bunch lot lots set row pile number herd flock kind type""".split())
 FUNCTION_WORDS = frozenset("""a an the as at by in of on to up and or but not no can will may might must
 have has had do does did be is are was were more most less some any all each both few many much such
 other another one two three four five six seven eight nine ten this that these those there here then
@@ -102,20 +109,22 @@ def grounding_spec(concepts: list[str], tokenizer, decoder_token_ids: list[int] 
     specials = set(tokenizer.never_generate) | {tokenizer.special.sep, tokenizer.special.cls}
     noun_first = noun_first_words()
     concept_words = set(concepts)
-    words, once = [], []
+    words, once, lead_in = [], [], []
     for token_id in candidates:
         word = by_id.get(token_id, "")
         if token_id in specials or not word.isalpha() or word.startswith("##"):
             continue
         if len(word) >= 3 and word not in FUNCTION_WORDS:
             once.append(token_id)
+        if word in LEAD_IN_WORDS:
+            lead_in.append(token_id)
         if word not in concept_words and not noun_first(word):
             continue
         found = {c for c in matcher.phrase_concepts(word) if c in index}
         if found:
             words.append([token_id, *sorted(index[c] for c in _most_specific(found, ancestors))])
     return {"subject_score": float(subject_score), "supported_top": int(supported_top), "names": names,
-            "words": words, "once": once}
+            "words": words, "once": once, "lead_in": lead_in}
 
 
 def fragment_tokens(tokenizer, decoder_token_ids: list[int] | None) -> list[int]:
@@ -160,6 +169,7 @@ class Grounding:
     max_length: int
     never_generate: frozenset[int] = frozenset()
     once: frozenset[int] = frozenset()  # words said at most once (object words too)
+    lead_in: frozenset[int] = frozenset()  # content words that may come before the subject
 
     def __post_init__(self):
         self._words = frozenset(self.words.tolist())
@@ -181,13 +191,11 @@ class Grounding:
                 allowed.setdefault(mapped[0], set()).update(concepts)
         words = sorted(allowed)
         unsupported = [w for w in words if not supported.intersection(allowed[w])]
-        once = []
-        for token in spec["once"]:
-            mapped = to_decoder([token])
-            if mapped is not None:
-                once.append(mapped[0])
+        def decoder_ids(tokens):
+            return frozenset(m[0] for m in (to_decoder([t]) for t in tokens) if m is not None)
+
         return cls(subject, np.array(words, dtype=np.int64), np.array(unsupported, dtype=np.int64), sep, max_length,
-                   frozenset(never_generate), frozenset(once))
+                   frozenset(never_generate), decoder_ids(spec["once"]), decoder_ids(spec["lead_in"]))
 
     def met(self, tokens: list[int]) -> bool:
         if self.subject is None:
@@ -206,7 +214,8 @@ class Grounding:
                 return self._force(raw, subject[0])
             # Where the decoder itself would name an object (or end), the subject goes.
             best = int(np.argmax(np.where(np.isnan(raw), -np.inf, raw)))
-            if best == self.sep or best in self._words or best in self.never_generate:
+            if (best == self.sep or best in self._words or best in self.never_generate
+                    or (best in self.once and best not in self.lead_in)):
                 return self._force(raw, subject[0])
             row[self.sep] = -np.inf
             keep = row[subject[0]]

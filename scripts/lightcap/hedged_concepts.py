@@ -116,7 +116,7 @@ def hedged_model(model, concepts: list[str], sure_score: float = DEFAULT_SURE_SC
     from .checkpoint import build_model
     from .text import CaptionTokenizer
 
-    config = model.config.replace(concept_head="hedged")
+    config = model.config.replace(concept_head="hedged", image_evidence=True)
     hedged = build_model(config, concepts, CaptionTokenizer())
     state = {}
     for key, value in model.state_dict().items():

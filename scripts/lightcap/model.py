@@ -215,6 +215,15 @@ class Prefix:
     concepts: Concepts
     keys: torch.Tensor  # [L, B, heads, P, dh]
     values: torch.Tensor  # [L, B, heads, P, dh]
+    evidence: torch.Tensor  # [B, 1]: the grid's standard deviation (image_evidence)
+
+
+def image_evidence(grid: torch.Tensor) -> torch.Tensor:
+    """[B, C, G, G] -> [B, 1]: the standard deviation of each image's feature grid, how
+    strongly the backbone responds to it at all (written out so that it exports as plain
+    means, a subtraction and a square root)."""
+    mean = grid.mean(dim=(1, 2, 3), keepdim=True)
+    return ((grid - mean) ** 2).mean(dim=(1, 2, 3)).sqrt().unsqueeze(1)
 
 
 class LightCap(nn.Module):
@@ -273,6 +282,7 @@ class LightCap(nn.Module):
         concept_table: precomputed FusionEmbeddings.concept_table() (the exported
         vision graph stores it, not the whole word-embedding matrix)."""
         concepts = self.concept_extractor(grid)
+        evidence = image_evidence(grid)
         table = self.embeddings.concept_table() if concept_table is None else concept_table
         concept_words = table[concepts.ids]
         grid = self.modulator(grid, concept_words)
@@ -282,7 +292,7 @@ class LightCap(nn.Module):
             x, k, v = layer.forward_prefix(x)
             keys.append(k)
             values.append(v)
-        return Prefix(concepts=concepts, keys=torch.stack(keys), values=torch.stack(values))
+        return Prefix(concepts=concepts, keys=torch.stack(keys), values=torch.stack(values), evidence=evidence)
 
     # -- text side ----------------------------------------------------------------
     def decode(self, input_ids, prefix_keys, prefix_values, past_keys, past_values):

@@ -22,6 +22,7 @@ def synthetic_records(rng, n, positive):
                 "min_token_log_prob": float(rng.normal(-4.0 + shift, 1.5)),
                 "top_concept_score": float(np.clip(rng.normal(0.2 + 0.5 * shift, 0.15), 0, 1)),
                 "mean_top5_concept_score": float(np.clip(rng.normal(0.1 + 0.3 * shift, 0.1), 0, 1)),
+                "image_evidence": float(rng.normal(0.5 + 0.3 * shift, 0.1)),
             },
         })
     return records
@@ -63,7 +64,7 @@ def test_calibrate_reports_held_out_rates_and_writes_a_valid_section():
         r["split"] = "held_out" if i % 2 else "fit"
     for i, r in enumerate(negatives):
         r["kind"] = calibrate.NEGATIVE_KINDS[i % len(calibrate.NEGATIVE_KINDS)]
-    report = calibrate.calibrate(photos, negatives, 0.9)
+    report = calibrate.calibrate(photos, negatives, 0.9, calibrate.FEATURE_NAMES)
     unsure, total = report["rates"]["fit"]["negatives"]
     assert total == 35 and unsure / total >= 0.9
     photos_unsure, photos_total = report["rates"]["held_out"]["photos"]
@@ -74,6 +75,16 @@ def test_calibrate_reports_held_out_rates_and_writes_a_valid_section():
     assert 0.0 <= section["threshold"] <= 1.0
     assert "held-out unsure rates" in section["calibrated_on"]
     json.dumps(section, allow_nan=False)
+
+
+def test_image_evidence_is_used_only_where_the_vision_graph_outputs_it(tmp_path):
+    outputs = [{"name": n} for n in ("concept_ids", "concept_scores", "prefix_keys", "prefix_values")]
+    manifest = {"graphs": {"vision": {"outputs": outputs}}}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    assert calibrate.features_of(tmp_path) == calibrate.FEATURE_NAMES[:4]
+    outputs.insert(2, {"name": "image_evidence"})
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    assert calibrate.features_of(tmp_path) == calibrate.FEATURE_NAMES
 
 
 def test_every_negative_kind_draws_an_rgb_image():

@@ -18,11 +18,12 @@ needs_wordnet = pytest.mark.skipif(not wordnet.available(), reason="WordNet (wor
 SEP = 3
 
 
-def grounding(subject=(10, 11), never=(0, 1), once=(9,)):
-    """Words 5 (supported) and 6, 7 (not); the subject is `subject`."""
+def grounding(subject=(10, 11), never=(0, 1), once=(9, 17)):
+    """Words 5 (supported) and 6, 7 (not); 9 and 17 said once, 17 a lead-in word; the
+    subject is `subject`."""
     return Grounding(subject=list(subject) if subject else None, words=np.array([5, 6, 7]),
                      unsupported=np.array([6, 7]), sep=SEP, max_length=12, never_generate=frozenset(never),
-                     once=frozenset(once))
+                     once=frozenset(once), lead_in=frozenset({17}))
 
 
 def row_with_best(best, size=20):
@@ -37,12 +38,13 @@ def allowed(row):
 
 def test_the_subject_takes_the_place_of_the_object_the_decoder_would_name():
     g = grounding()
-    for best in (5, 6, SEP, 0):
+    for best in (5, 6, SEP, 0, 9):
         out = g.apply(row_with_best(best).copy(), row_with_best(best), [8], 1)
         assert allowed(out) == [10], best
-    # A plain best token: nothing forced, but [SEP] and the other object words are barred.
-    out = g.apply(row_with_best(19).copy(), row_with_best(19), [8], 1)
-    assert not {SEP, 5, 6, 7} & set(allowed(out)) and {10, 19} <= set(allowed(out))
+    # A plain or lead-in best token: nothing forced, but [SEP] and other object words are barred.
+    for best in (19, 17):
+        out = g.apply(row_with_best(best).copy(), row_with_best(best), [8], 1)
+        assert not {SEP, 5, 6, 7} & set(allowed(out)) and {10, best} <= set(allowed(out))
 
 
 def test_a_started_subject_is_continued_and_a_late_one_is_started():
@@ -117,6 +119,7 @@ def test_the_grounding_tables_hold_object_words_and_bar_fragments(tokenizer):
         assert vocab[not_an_object] not in words, not_an_object
     assert spec["names"][1] == [vocab["dog"]]
     assert vocab["photo"] in spec["once"] and vocab["the"] not in spec["once"]
+    assert vocab["photo"] in spec["lead_in"] and vocab["dog"] not in spec["lead_in"]
     fragments = set(fragment_tokens(tokenizer, None))
     assert vocab["##ion"] in fragments and vocab["##s"] not in fragments and vocab["dog"] not in fragments
 
