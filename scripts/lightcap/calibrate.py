@@ -17,16 +17,19 @@ which a caption is `unsure`, printed, and with `--write` stored as the manifest'
 `confidence` section, plus the unsure rates of photos and non-photos on a held-out half.
 
 Decisions, and why:
-- Positives are photos, negatives are non-photos. The label of each photo is kept (a
-  later pack whose captions name objects can be calibrated on "caption names the label",
-  `lightcap.vocabulary.everyday.names_object`), but the bundled pack, trained on clip art
-  and rendered scenes, rarely names a photo's object, so that rule would call almost
-  every photo a negative and teach nothing about noise.
+- Positives are photos, negatives are non-photos. With `--judge-captions`, a photo
+  that carries a label noun (`--labelled-sources`: the photo sources' photos outside
+  their held-out test split) is a positive only when its caption names that label
+  (`lightcap.vocabulary.everyday.names_object`), so the confidence also learns which
+  photos the pack describes wrongly; photos without a label stay positives.
 - Images are split by a hash of their path into a fit half and a held-out half; the
   weights and the threshold come from the fit half only, and the rates reported (and
   written to `calibrated_on`) are the held-out half's.
 - The threshold is the lowest that makes at least `--negative-unsure` (90%) of the fit
-  half's non-photos unsure: any higher would only make more photos unsure.
+  half's non-photos unsure; with `--photo-unsure P` it is then raised, if that is
+  higher, to the one under which a share P of the fit half's photos falls: the least
+  sure photos are flagged too, which raises the precision an app gets from the
+  confident captions at the cost of that many unsure photos.
 - Classes are weighted to equal total weight and the fit has a small L2 penalty, so a
   few dozen images of each give stable weights; features are standardised for the fit
   and the scaling folded back into the weights the core multiplies raw features by.
@@ -198,15 +201,28 @@ def unsure_rate(conf: np.ndarray, threshold: float) -> tuple[int, int]:
 
 
 def calibrate(photos: list[dict], negatives: list[dict], target: float,
-              names: list[str] = FEATURE_NAMES[:4]) -> dict:
+              names: list[str] = FEATURE_NAMES[:4], photo_unsure: float = 0.0) -> dict:
     """Fit on one half, measure on the other. `photos` and `negatives` are JSON lines from
-    the CLI, each with `split` ("fit" or "held_out"); negatives also carry `kind`."""
+    the CLI, each with `split` ("fit" or "held_out"); negatives also carry `kind`; a
+    photo with `right` False (its caption misses its label) counts as a negative in the
+    fit."""
     fit = [r for r in photos + negatives if r["split"] == "fit"]
     x = feature_matrix(fit, names)
-    y = np.array([1.0 if r.get("kind") is None else 0.0 for r in fit])
+    y = np.array([1.0 if r.get("kind") is None and r.get("right", True) else 0.0 for r in fit])
     weights, bias = fit_logistic(x, y)
-    threshold = choose_threshold(confidence(x[y == 0], weights, bias), target)
+    non_photos = np.array([r.get("kind") is not None for r in fit])
+    threshold = choose_threshold(confidence(x[non_photos], weights, bias), target)
+    if photo_unsure > 0:
+        fit_photos = confidence(x[~non_photos], weights, bias)
+        threshold = max(threshold, float(np.quantile(fit_photos, photo_unsure)))
     report = {"features": names, "weights": weights.tolist(), "bias": bias, "threshold": threshold, "rates": {}}
+    for split in ("fit", "held_out"):
+        judged = [r for r in photos if r["split"] == split and "right" in r]
+        if judged:
+            conf = confidence(feature_matrix(judged, names), weights, bias)
+            sure = [r for r, c in zip(judged, conf) if c >= threshold]
+            report.setdefault("precision", {})[split] = (sum(r["right"] for r in sure), len(sure),
+                                                         sum(r["right"] for r in judged), len(judged))
     for split in ("fit", "held_out"):
         p = [r for r in photos if r["split"] == split]
         n = [r for r in negatives if r["split"] == split]
@@ -272,15 +288,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--write", action="store_true", help="store the section in the pack's manifest.json")
     parser.add_argument("--report", type=Path, help="also write the full report as JSON here")
+    parser.add_argument("--labelled-sources", type=Path,
+                        help="add the labelled photos of these photo sources (outside their test split)")
+    parser.add_argument("--judge-captions", action="store_true",
+                        help="a labelled photo whose caption misses its label counts as a negative")
+    parser.add_argument("--photo-unsure", type=float, default=0.0,
+                        help="raise the threshold to make up to this share of the fit photos unsure")
     args = parser.parse_args(argv)
 
     photos = load_photos(args.photos, args.inventory, args.dataset)
+    if args.labelled_sources:
+        from .hedging_bar import labelled_training_photos
+
+        known = {p["path"] for p in photos}
+        extra = [{"path": path, "label": label} for path, label in labelled_training_photos(args.labelled_sources)
+                 if path not in known]
+        photos += extra
+    added = len(extra) if args.labelled_sources else 0
     if not photos:
         parser.error("no photos: pass --photos, --inventory or --dataset")
     with tempfile.TemporaryDirectory() as tmp:
         negatives = write_negatives(Path(tmp), args.negatives_per_kind, args.seed)
         records = caption_features(args.cli, args.pack, [p["path"] for p in photos + negatives])
     kinds = {n["path"]: n["kind"] for n in negatives}
+    # Only the labelled sources' labels are nouns; the dataset's are captions.
+    labelled = {p["path"] for p in photos[len(photos) - added:]} if args.labelled_sources else set()
+    labels = {p["path"]: p["label"] for p in photos if p["path"] in labelled} if args.judge_captions else {}
+    if labels:
+        from .vocabulary.everyday import names_object
     photo_records, negative_records = [], []
     for path, record in records.items():
         record["split"] = "held_out" if held_out(path) else "fit"
@@ -288,8 +323,11 @@ def main(argv: list[str] | None = None) -> int:
             record["kind"] = kinds[path]
             negative_records.append(record)
         else:
+            if path in labels:
+                record["right"] = names_object(record.get("caption", ""), labels[path])
             photo_records.append(record)
-    report = calibrate(photo_records, negative_records, args.negative_unsure, features_of(Path(args.pack)))
+    report = calibrate(photo_records, negative_records, args.negative_unsure, features_of(Path(args.pack)),
+                       args.photo_unsure)
     description = (f"{len(photo_records)} photos vs {len(negative_records)} drawn non-photos "
                    f"({', '.join(NEGATIVE_KINDS)}), fitted on one half")
     section = manifest_section(report, description)
@@ -298,6 +336,9 @@ def main(argv: list[str] | None = None) -> int:
         rates = report["rates"][split]
         print(f"{split}: " + ", ".join(f"{name} unsure {u}/{n} ({u / max(n, 1):.0%})"
                                        for name, (u, n) in rates.items()))
+    for split, (right_sure, sure, right, judged) in report.get("precision", {}).items():
+        print(f"{split}: labelled photos naming their label: {right}/{judged} in all, "
+              f"{right_sure}/{sure} of the confident ones")
     print(json.dumps(section, indent=2))
     if args.report:
         args.report.write_text(json.dumps({"section": section, **report}, indent=2) + "\n")

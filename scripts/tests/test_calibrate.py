@@ -112,3 +112,26 @@ def test_dataset_photos_come_from_the_held_out_split_full_frames_first(tmp_path)
                                             str(tmp_path / "images/composites/1.jpg")]
     assert chosen[0]["label"] == "caption 2"
     assert len(calibrate.held_out_dataset_photos(dataset)) == 3
+
+
+def test_judged_photos_and_a_photo_share_raise_the_confident_precision():
+    rng = np.random.default_rng(4)
+    photos = synthetic_records(rng, 120, True)
+    negatives = synthetic_records(rng, 60, False)
+    for i, r in enumerate(photos + negatives):
+        r["split"] = "held_out" if i % 2 else "fit"
+    for i, r in enumerate(negatives):
+        r["kind"] = calibrate.NEGATIVE_KINDS[i % len(calibrate.NEGATIVE_KINDS)]
+    # A third of the photos are described wrongly, and their concepts say so.
+    for r in photos[::3]:
+        r["right"] = False
+        r["features"]["top_concept_score"] -= 0.4
+    for r in photos[1::3] + photos[2::3]:
+        r["right"] = True
+    plain = calibrate.calibrate(photos, negatives, 0.9, calibrate.FEATURE_NAMES)
+    judged = calibrate.calibrate(photos, negatives, 0.9, calibrate.FEATURE_NAMES, photo_unsure=0.3)
+    assert judged["threshold"] >= plain["threshold"]
+    right_sure, sure, right, total = judged["precision"]["held_out"]
+    assert right_sure / sure > right / total
+    unsure, n = judged["rates"]["fit"]["photos"]
+    assert 0.25 <= unsure / n <= 0.35

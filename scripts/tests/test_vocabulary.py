@@ -250,6 +250,13 @@ def test_class_concepts_most_specific_first(vocab):
     assert vocab.concepts_of_class(968) == ["cup"]  # replaced, not WordNet's punch
 
 
+def test_garments_worn_by_people_imply_a_person_only_in_the_class_map(vocab):
+    assert {"person", "clothing"} <= set(vocab.concepts_of_class(834))  # suit
+    assert "person" in vocab.concepts_of_class(652)  # military uniform
+    assert "person" not in vocab.concepts_of_class(806)  # sock: photographed on its own
+    assert not vocab.names_object("a person", "suit")
+
+
 def test_coverage(vocab):
     mapped = sum(bool(vocab.concepts_of_class(i)) for i in range(1000))
     assert mapped >= 950, mapped

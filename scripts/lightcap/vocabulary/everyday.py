@@ -10,7 +10,8 @@ ImageNet class implies every concept one of whose anchors lies on a hypernym
 chain above the class (instance hypernyms included), most specific first:
 'tabby' -> cat, animal. Three small tables patch WordNet where its hierarchy
 does not give the word people say: OVERRIDES adds concepts (a moped is a
-'minibike' there, which people call a scooter), REPLACE swaps them where
+'minibike' there, which people call a scooter; WORN_BY_PEOPLE adds 'person' to the
+garments ImageNet photographs on people), REPLACE swaps them where
 ImageNet took an odd sense (its 'cup' is a punch), and CUT_EDGES drops links
 nobody means (a wheeled vehicle is a 'container' in WordNet).
 
@@ -79,6 +80,18 @@ OVERRIDES: dict[str, tuple[str, ...]] = {
     "n04553703": ("sink",),  # washbasin: a basin
     "n04346328": ("temple",),  # stupa: a shrine
 }
+
+# Garments ImageNet photographs on the people wearing them: each also implies 'person',
+# so that a portrait of a man in a suit is a person before it is clothing. Only the
+# class map uses this (a caption "a person" does not name a suit).
+WORN_BY_PEOPLE: frozenset[str] = frozenset({
+    "n03763968", "n04350905", "n02883205", "n04591157", "n03595614", "n04370456",  # uniform, suit, ties, jersey, sweatshirt
+    "n03630383", "n02669723", "n02963159", "n02837789", "n04371430", "n03770439",  # lab coat, gown, cardigan, bikini, trunks, miniskirt
+    "n02667093", "n03617480", "n03787032", "n04584207", "n03877472", "n02730930",  # abaya, kimono, mortarboard, wig, pajama, apron
+    "n03710637", "n03710721", "n03404251", "n04479046", "n03980874", "n04136333",  # maillots, fur coat, trench coat, poncho, sarong
+    "n04532106", "n04325704", "n03325584", "n03534580", "n03866082", "n03450230",  # vestment, stole, boa, hoopskirt, overskirt, gown
+    "n03124170", "n04259630", "n02869837", "n03594734", "n03045698",  # cowboy hat, sombrero, bonnet, jean, cloak
+})
 
 # Classes whose WordNet synset is not what their photos show: these concepts
 # replace WordNet's instead of adding to them.
@@ -208,6 +221,8 @@ class Vocabulary:
             found, extra = [], REPLACE[cls.wnid]
         else:
             found, extra = self.concepts_of_synset(cls.offset), OVERRIDES.get(cls.wnid, ())
+        if cls.wnid in WORN_BY_PEOPLE:
+            extra = (*extra, "person")
         for name in extra:
             if name not in self.concepts:
                 raise VocabularyError(f"override for {cls.wnid} names unknown concept {name!r}")
