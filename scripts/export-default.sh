@@ -8,7 +8,7 @@
 #                      mobile libraries load), written by the Rust CLI, and its confidence
 #                      calibration (python -m lightcap.calibrate: held-out dataset photos
 #                      and the labelled source photos, judged by whether the caption
-#                      names their label, against drawn non-photos; up to a fifth of
+#                      names their label, against drawn non-photos; up to 15% of
 #                      the photos flagged unsure)
 #
 #   scripts/export-default.sh [RUN_DIR]       (default build/default-run)
@@ -30,6 +30,6 @@ rm -rf models/default
 cargo build --release --quiet -p lightcap-cli
 "$py" -m lightcap.nnef_form models/default --cli target/release/lightcap
 "$py" -m lightcap.calibrate --pack models/default --dataset build/dataset/dataset.json \
-    --labelled-sources build/sources --judge-captions --photo-unsure 0.2 \
+    --labelled-sources build/sources --judge-captions --photo-unsure 0.15 \
     --cli target/release/lightcap --report "$run/calibration.json" --write
 du -sh "$run/pack-f32" models/default

@@ -15,6 +15,7 @@ use crate::manifest::{MANIFEST_FILE, Manifest};
 use crate::options::CaptionOptions;
 use crate::pack::{LoadedPack, PackFiles, Plan};
 use crate::panic_guard::catch_panic;
+use crate::phrasing::agree_articles;
 use crate::preprocess::{self, ImageInput};
 use crate::vocabulary::DecoderVocabulary;
 
@@ -250,13 +251,15 @@ impl Captioner {
         let mut stepper = self.stepper(&vision)?;
         let mut on_step = |tokens: &[u32]| {
             cancel.check()?;
-            on_partial(&self.pack.text.decode(&caption_tokens(tokens)));
+            on_partial(&agree_articles(
+                &self.pack.text.decode(&caption_tokens(tokens)),
+            ));
             Ok(())
         };
         let best = search.run(&mut stepper, &mut on_step)?;
         let finished = best.tokens.last() == Some(&sep);
         let token_ids = caption_tokens(&best.tokens);
-        let text = self.pack.text.decode(&token_ids);
+        let text = agree_articles(&self.pack.text.decode(&token_ids));
         let tokens = token_ids
             .iter()
             .map(|&id| self.pack.text.token(id).unwrap_or("[UNK]").to_owned())

@@ -21,7 +21,8 @@
 //! the model's input; `captioner` runs the vision graph once and the decoder step per token;
 //! `decode` holds the greedy and beam search rules, over the decoder's own token ids
 //! (`vocabulary` maps them to the tokenizer's), and `grounding` the rules that tie a
-//! caption to the concepts the image showed; `confidence` turns what the
+//! caption to the concepts the image showed; `phrasing` tidies the caption's text
+//! (articles that agree with a grounded subject); `confidence` turns what the
 //! model produced for a caption into a calibrated confidence and an `unsure` flag.
 
 mod captioner;
@@ -39,6 +40,7 @@ pub mod nnef;
 mod options;
 mod pack;
 mod panic_guard;
+mod phrasing;
 mod precision;
 mod prepack;
 mod preprocess;

@@ -23,7 +23,7 @@ from .checkpoint import load_checkpoint
 from .data import read_dataset, split
 from .decoding import DecodeOptions, TorchStepper, decode
 from .preprocess import preprocess_file
-from .text import CaptionTokenizer
+from .text import CaptionTokenizer, agree_articles
 
 
 def score_captions(references: dict, candidates: dict) -> dict[str, float]:
@@ -75,7 +75,7 @@ def caption_examples(model, examples, tokenizer: CaptionTokenizer, options: Deco
         stepper = TorchStepper(model, prefix.keys, prefix.values, heads)
         hyp = decode(stepper.step, stepper.reorder, stepper.initial_cache(), special.cls, special.sep,
                      tokenizer.never_generate, options)
-        out[e.image_id] = tokenizer.decode([t for t in hyp.tokens if t != special.sep])
+        out[e.image_id] = agree_articles(tokenizer.decode([t for t in hyp.tokens if t != special.sep]))
     return out
 
 

@@ -164,7 +164,7 @@ def load_pack_model(pack: Path, backbone_weights: str | None, config_name: str =
     # published weights; the hedged head's tables are rebuilt from the concept names.
     rebuilt = ("mean", "std", "embeddings.concept_piece_ids", "embeddings.concept_piece_mask",
                "concept_extractor.class_matrix", "concept_extractor.mapped", "concept_extractor.learned_too",
-               "concept_extractor.specificity")
+               "concept_extractor.specificity", "concept_extractor.people")
     missing = [k for k in state if k not in loaded and not k.startswith(("backbone.", "concept_extractor.classifier."))
                and k not in rebuilt]
     if missing:

@@ -25,7 +25,10 @@ specific first (specificity = 1 - log(classes under it) / log(1000), so 'tabby c
 probability. So a sure 'golden retriever' leads, 'dog' leads when only the kind is sure,
 'animal' when only that is, and a broad word never outranks a sure specific one. The
 scores reported are the probabilities themselves. The decoder's subject is the first
-concept when it is sure (lightcap.grounding).
+concept when it is likely enough (lightcap.grounding). People are what a caption is
+about when they are in the picture: a people concept counts as sure at half the bar
+(PEOPLE_BAR_SCALE) and, when sure, leads the other sure concepts, so "a man" leads a
+portrait in which the suit is surer.
 """
 
 from __future__ import annotations
@@ -45,11 +48,14 @@ LEARNED_SPECIFICITY = 0.5
 DEFAULT_SURE_SCORE = 0.5
 # Sections of the everyday table (vocabulary/concepts.py) the learned head also speaks for.
 LEARNED_SECTIONS = ("people", "places")
+# A people concept is sure at this share of the bar.
+PEOPLE_BAR_SCALE = 0.5
 
 
-def concept_tables(concepts: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(class_matrix [1000, C] 0/1, mapped [C] 0/1, learned [C] 0/1, specificity [C]) of a
-    concept list: which concepts the class map produces, which the learned head scores."""
+def concept_tables(concepts: list[str]) -> tuple[torch.Tensor, ...]:
+    """(class_matrix [1000, C] 0/1, mapped [C] 0/1, learned [C] 0/1, specificity [C],
+    people [C] 0/1) of a concept list: which concepts the class map produces, which the
+    learned head scores, how specific each is and which are people."""
     from .photo_concepts import class_concept_matrix, concept_map
 
     matrix = class_concept_matrix(concepts)
@@ -60,7 +66,8 @@ def concept_tables(concepts: list[str]) -> tuple[torch.Tensor, torch.Tensor, tor
                             for j, name in enumerate(concepts)])
     specificity = torch.where(counts > 0, 1.0 - torch.log(counts.clamp(min=1)) / math.log(len(matrix)),
                               torch.tensor(LEARNED_SPECIFICITY))
-    return matrix, mapped, learned, specificity
+    people = torch.tensor([1.0 if section.get(name) == "people" else 0.0 for name in concepts])
+    return matrix, mapped, learned, specificity, people
 
 
 class HedgedConceptExtractor(nn.Module):
@@ -74,6 +81,7 @@ class HedgedConceptExtractor(nn.Module):
         self.register_buffer("class_matrix", torch.zeros(1000, num_concepts))
         self.register_buffer("mapped", torch.zeros(num_concepts))
         self.register_buffer("learned_too", torch.ones(num_concepts))
+        self.register_buffer("people", torch.zeros(num_concepts))
         self.register_buffer("specificity", torch.full((num_concepts,), LEARNED_SPECIFICITY))
         self.register_buffer("sure_score", torch.tensor(DEFAULT_SURE_SCORE))
         # The backbone's own classifier, attached by LightCap (a shared, frozen module).
@@ -85,8 +93,9 @@ class HedgedConceptExtractor(nn.Module):
         return self.learned.concept_embeddings
 
     def set_concepts(self, concepts: list[str]) -> None:
-        matrix, mapped, learned, specificity = concept_tables(concepts)
+        matrix, mapped, learned, specificity, people = concept_tables(concepts)
         with torch.no_grad():
+            self.people.copy_(people)
             self.class_matrix.copy_(matrix)
             self.mapped.copy_(mapped)
             self.learned_too.copy_(learned)
@@ -104,8 +113,8 @@ class HedgedConceptExtractor(nn.Module):
 
     def forward(self, grid: torch.Tensor) -> Concepts:
         p, learned = self.probabilities(grid)
-        sure = (p >= self.sure_score).float()
-        rank = p + sure * (1.0 + self.specificity)
+        sure = (p >= self.sure_score * (1.0 - (1.0 - PEOPLE_BAR_SCALE) * self.people)).float()
+        rank = p + sure * (1.0 + self.specificity + self.people)
         _, ids = rank.topk(self.k, dim=-1)
         return Concepts(ids=ids, scores=torch.gather(p, 1, ids), logits=learned)
 
@@ -124,7 +133,7 @@ def hedged_model(model, concepts: list[str], sure_score: float = DEFAULT_SURE_SC
             key = "concept_extractor.learned." + key.removeprefix("concept_extractor.")
         state[key] = value
     target = hedged.state_dict()
-    for key in ("class_matrix", "mapped", "learned_too", "specificity"):
+    for key in ("class_matrix", "mapped", "learned_too", "specificity", "people"):
         state[f"concept_extractor.{key}"] = target[f"concept_extractor.{key}"]
     state["concept_extractor.sure_score"] = torch.tensor(float(sure_score))
     state["concept_extractor.classifier.weight"] = state["backbone.net._fc.weight"]

@@ -52,17 +52,24 @@ def concept_probabilities(model, paths: list[str]) -> np.ndarray:
     return np.stack(rows)
 
 
-def leading_concept(p: np.ndarray, specificity: np.ndarray, bar: float) -> int:
+def sure_mask(p: np.ndarray, bar: float, people: np.ndarray) -> np.ndarray:
+    from .hedged_concepts import PEOPLE_BAR_SCALE
+
+    return p >= bar * (1.0 - (1.0 - PEOPLE_BAR_SCALE) * people)
+
+
+def leading_concept(p: np.ndarray, specificity: np.ndarray, bar: float, people: np.ndarray) -> int:
     """The hedged head's first concept at this bar (its rank rule, for one image)."""
-    return int(np.argmax(p + (p >= bar) * (1.0 + specificity)))
+    return int(np.argmax(p + sure_mask(p, bar, people) * (1.0 + specificity + people)))
 
 
-def bar_table(p: np.ndarray, specificity: np.ndarray, concepts: list[str], labels: list[str],
-              names_object) -> list[dict]:
+def bar_table(p: np.ndarray, specificity: np.ndarray, people: np.ndarray, concepts: list[str],
+              labels: list[str], names_object) -> list[dict]:
     rows = []
     for bar in BARS:
-        sure = [i for i in range(len(p)) if p[i].max() >= bar]
-        right = sum(names_object(concepts[leading_concept(p[i], specificity, bar)], labels[i]) for i in sure)
+        sure = [i for i in range(len(p)) if sure_mask(p[i], bar, people).any()]
+        right = sum(names_object(concepts[leading_concept(p[i], specificity, bar, people)], labels[i])
+                    for i in sure)
         rows.append({"bar": bar, "sure": len(sure) / len(p), "precision": right / len(sure) if sure else None})
     return rows
 
@@ -89,8 +96,9 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"{args.checkpoint} has no hedged concept head (lightcap.hedged_concepts)")
     photos = labelled_training_photos(args.sources)
     p = concept_probabilities(model, [path for path, _ in photos])
-    specificity = model.concept_extractor.specificity.numpy()
-    rows = bar_table(p, specificity, concepts, [label for _, label in photos], names_object)
+    extractor = model.concept_extractor
+    rows = bar_table(p, extractor.specificity.numpy(), extractor.people.numpy(), concepts,
+                     [label for _, label in photos], names_object)
     print(f"{len(photos)} labelled training photos")
     print("| bar | photos with a sure concept | leading concept names the label |")
     print("|---:|---:|---:|")

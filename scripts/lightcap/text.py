@@ -130,3 +130,29 @@ def concept_labels(captions: list[str], concepts: list[str]) -> torch.Tensor:
         if all(w in words for w in caption_words(name)):
             labels[i] = 1.0
     return labels
+
+
+_NOT_VOWEL_SOUNDS = ("one", "once", "uni", "use", "usu", "ute", "uti", "ura", "uro", "eu")
+
+
+def _vowel_sound(word: str) -> bool:
+    lower = word.lower()
+    if lower.startswith(("hour", "honest", "honour")):
+        return True
+    return lower[:1] in ("a", "e", "i", "o", "u") and not lower.startswith(_NOT_VOWEL_SOUNDS)
+
+
+def agree_articles(text: str) -> str:
+    """Indefinite articles that agree with the next word ("an animal", "a dog"), as the
+    Rust core tidies a caption (core/src/phrasing.rs): a grounded subject can follow an
+    article the decoder chose for another word."""
+    words = text.split(" ")
+    out = []
+    for i, word in enumerate(words):
+        following = words[i + 1] if i + 1 < len(words) else ""
+        if word in ("a", "A") and following and _vowel_sound(following):
+            word += "n"
+        elif word in ("an", "An") and following and not _vowel_sound(following):
+            word = word[:-1]
+        out.append(word)
+    return " ".join(out)

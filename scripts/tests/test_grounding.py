@@ -152,3 +152,28 @@ def test_a_pack_read_back_from_its_graphs_computes_what_it_did(tokenizer, tmp_pa
         h_want = model.log_probs(model.decode(ids, want[2], want[3], empty, empty)[0])
         h_got = rebuilt.log_probs(rebuilt.decode(ids, got[2], got[3], empty, empty)[0])
     assert torch.allclose(h_want, h_got, atol=1e-4)
+
+
+def test_articles_agree_with_the_next_word_as_in_the_core():
+    from lightcap.text import agree_articles
+
+    assert agree_articles("a photo of a animal") == "a photo of an animal"
+    assert agree_articles("an dog and an owl") == "a dog and an owl"
+    assert agree_articles("A apple on a umbrella") == "An apple on an umbrella"
+    assert agree_articles("a unicorn, a one-way sign, an hour") == "a unicorn, a one-way sign, an hour"
+    assert agree_articles("an european city") == "a european city"
+    assert agree_articles("there is a") == "there is a"
+
+
+@needs_wordnet
+def test_a_likely_person_leads_at_half_the_bar():
+    from lightcap.vocabulary.imagenet import index_of
+
+    concepts = ["clothing", "person", "dog"]
+    extractor = hedged_extractor(concepts, 0.8)
+    logits = torch.full((1, 1000, 1, 1), -10.0)
+    logits[0, index_of("n04350905"), 0, 0] = 5.0  # suit: clothing, worn by a person
+    logits[0, index_of("n04254777"), 0, 0] = 5.0  # sock: clothing alone
+    out = extractor(logits)
+    # person has the suit's half (0.5 >= 0.8 / 2), clothing all of it; the person leads.
+    assert [concepts[i] for i in out.ids[0, :2]] == ["person", "clothing"]
