@@ -1,6 +1,6 @@
 """The hedging bar of a hedged concept head: how sure a concept must be to lead.
 
-    python -m lightcap.hedging_bar --checkpoint HEDGED.pt --sources build/sources [--precision 0.8] [--write]
+    python -m lightcap.hedging_bar --checkpoint HEDGED.pt --sources build/sources [--precision 0.75] [--write]
 
 A concept whose probability clears the bar is "sure": it leads the concept list (the most
 specific sure one first) and becomes the caption's subject (lightcap.hedged_concepts,
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", type=Path, required=True)
     parser.add_argument("--sources", type=Path, default=Path("build/sources"))
-    parser.add_argument("--precision", type=float, default=0.8)
+    parser.add_argument("--precision", type=float, default=0.75)
     parser.add_argument("--write", action="store_true", help="store the chosen bar in the checkpoint")
     args = parser.parse_args(argv)
     model, concepts, meta = load_checkpoint(args.checkpoint)
