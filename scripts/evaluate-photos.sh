@@ -9,7 +9,7 @@
 #
 # Writes OUT_DIR/manifest.json (the set), OUT_DIR/captions.jsonl (the CLI's JSON lines),
 # OUT_DIR/imagenet-head.jsonl (the baseline), OUT_DIR/{results.jsonl,scores.json,table.md}
-# and OUT_DIR/contact-sheet.png (the outside photos only, failures included). Needs the
+# and OUT_DIR/contact-sheet.png (every outside photo, failures included). Needs the
 # packages unpacked by scripts/fetch-photo-sources.sh and Java (the PTB tokenizer).
 # PYTHON names an interpreter that already has scripts/requirements.txt; by default
 # scripts/setup-python.sh makes .venv.
@@ -36,4 +36,4 @@ title="$(basename "$(cd "$pack" && pwd)") pack on real photographs (greedy)"
 "$PYTHON" -m lightcap.photo_eval.score --manifest "$out/manifest.json" --captions "$out/captions.jsonl" \
     --baseline "$out/imagenet-head.jsonl" --title "$title" --out "$out"
 "$PYTHON" -m lightcap.photo_eval.sheet --results "$out/results.jsonl" --title "$title" --outside-only \
-    --per-source 4 --out "$out/contact-sheet.png"
+    --out "$out/contact-sheet.png"
