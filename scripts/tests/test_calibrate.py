@@ -56,14 +56,19 @@ def test_threshold_makes_the_asked_share_of_negatives_unsure_and_no_more():
         assert 0.0 <= t <= 1.0
 
 
-def test_calibrate_reports_held_out_rates_and_writes_a_valid_section():
-    rng = np.random.default_rng(2)
-    photos = synthetic_records(rng, 80, True)
-    negatives = synthetic_records(rng, 70, False)
+def split_records(seed, photos, negatives):
+    """Synthetic photos and non-photos, alternately in the fit and held-out halves."""
+    rng = np.random.default_rng(seed)
+    photos, negatives = synthetic_records(rng, photos, True), synthetic_records(rng, negatives, False)
     for i, r in enumerate(photos + negatives):
         r["split"] = "held_out" if i % 2 else "fit"
     for i, r in enumerate(negatives):
         r["kind"] = calibrate.NEGATIVE_KINDS[i % len(calibrate.NEGATIVE_KINDS)]
+    return photos, negatives
+
+
+def test_calibrate_reports_held_out_rates_and_writes_a_valid_section():
+    photos, negatives = split_records(2, 80, 70)
     report = calibrate.calibrate(photos, negatives, 0.9, calibrate.FEATURE_NAMES)
     unsure, total = report["rates"]["fit"]["negatives"]
     assert total == 35 and unsure / total >= 0.9
@@ -115,13 +120,7 @@ def test_dataset_photos_come_from_the_held_out_split_full_frames_first(tmp_path)
 
 
 def test_judged_photos_and_a_photo_share_raise_the_confident_precision():
-    rng = np.random.default_rng(4)
-    photos = synthetic_records(rng, 120, True)
-    negatives = synthetic_records(rng, 60, False)
-    for i, r in enumerate(photos + negatives):
-        r["split"] = "held_out" if i % 2 else "fit"
-    for i, r in enumerate(negatives):
-        r["kind"] = calibrate.NEGATIVE_KINDS[i % len(calibrate.NEGATIVE_KINDS)]
+    photos, negatives = split_records(4, 120, 60)
     # A third of the photos are described wrongly, and their concepts say so.
     for r in photos[::3]:
         r["right"] = False
