@@ -80,6 +80,17 @@ def _matmul_weight(path: Path, weights: dict[str, np.ndarray], partner: str) -> 
     raise ValueError(f"{path.name}: no MatMul meets {partner}")
 
 
+def _hedging_bar(path: Path, weights: dict[str, np.ndarray]) -> float:
+    """The hedged head's bar, which export folds into the per-concept thresholds of its
+    one comparison (the bar, half of it for people): their largest value."""
+    for node in onnx.load(str(path)).graph.node:
+        if node.op_type == "GreaterOrEqual":
+            found = [weights[name] for name in node.input if name in weights]
+            if len(found) == 1:
+                return float(np.max(found[0]))
+    raise ValueError(f"{path.name}: no hedging bar (a GreaterOrEqual with a constant threshold)")
+
+
 def _fit_concept_rows(state: dict, table: np.ndarray, known_ids: torch.Tensor) -> None:
     """Give the word-embedding rows that the pruned decoder dropped the values that make
     each concept's mean embedding the pack's `concept_table` row: a concept whose pieces
@@ -149,6 +160,8 @@ def load_pack_model(pack: Path, backbone_weights: str | None, config_name: str =
         put(f"heads.{i}.bias", bias)
     c = config
     vision_file = pack / manifest["graphs"]["vision"]["file"]
+    if config.concept_head == "hedged":
+        put("concept_extractor.sure_score", _hedging_bar(vision_file, vision))
     put("embeddings.visual_projection.weight",
         _matmul_weight(vision_file, vision, "model.embeddings.visual_projection.bias").T)
     learned = "concept_extractor.learned." if config.concept_head == "hedged" else "concept_extractor."

