@@ -155,9 +155,39 @@ fn jpeg_has_end_after_last_scan(bytes: &[u8]) -> bool {
     }
 }
 
+/// The name of an image format phones save that this build leaves to the platform's
+/// decoder: HEIC/HEIF (an iPhone's camera default, many Android phones') and AVIF, both
+/// ISO base media files whose `ftyp` box names the brand (major or compatible).
+fn platform_only_format(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.len() < 12 || &bytes[4..8] != b"ftyp" {
+        return None;
+    }
+    let size = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
+    let end = size.clamp(12, bytes.len());
+    // The major brand (8..12), then the compatible brands after the minor version (16..).
+    let brands =
+        std::iter::once(&bytes[8..12]).chain(bytes.get(16..end).unwrap_or(&[]).chunks_exact(4));
+    for brand in brands {
+        match brand {
+            b"heic" | b"heix" | b"hevc" | b"hevx" | b"heim" | b"heis" | b"hevm" | b"hevs"
+            | b"mif1" | b"msf1" => return Some("HEIC/HEIF"),
+            b"avif" | b"avis" => return Some("AVIF"),
+            _ => {}
+        }
+    }
+    None
+}
+
 fn decode_bytes(bytes: &[u8], max_pixels: u64, size: usize) -> Result<DynamicImage> {
     if bytes.is_empty() {
         return Err(Error::EmptyImage);
+    }
+    if let Some(name) = platform_only_format(bytes) {
+        return Err(Error::UnsupportedImageFormat(format!(
+            "{name}: LightCap does not decode it; decode it with the platform (Android \
+             ImageDecoder, iOS ImageIO) and pass the pixels (docs/app-developers.md, \
+             \"Images the SDK reads\")"
+        )));
     }
     let format = image::guess_format(bytes).map_err(|_| {
         Error::UnsupportedImageFormat("the data is not in a known image format".into())

@@ -117,3 +117,53 @@ fn files_that_only_pretend_to_be_images_get_typed_errors() {
         }
     }
 }
+
+/// The start of an ISO base media file: an `ftyp` box with a major brand and compatible
+/// brands, then an empty `meta` box (what a phone's HEIC or AVIF file begins with).
+fn iso_media(major: &[u8; 4], compatible: &[&[u8; 4]]) -> Vec<u8> {
+    let size = 16 + 4 * compatible.len() as u32;
+    let mut bytes = size.to_be_bytes().to_vec();
+    bytes.extend_from_slice(b"ftyp");
+    bytes.extend_from_slice(major);
+    bytes.extend_from_slice(&0u32.to_be_bytes());
+    for brand in compatible {
+        bytes.extend_from_slice(*brand);
+    }
+    bytes.extend_from_slice(&8u32.to_be_bytes());
+    bytes.extend_from_slice(b"meta");
+    bytes
+}
+
+#[test]
+fn heic_and_avif_are_named_and_left_to_the_platform() {
+    let captioner =
+        Captioner::from_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/packs/tiny"))
+            .unwrap();
+    let cases: [(Vec<u8>, &str); 5] = [
+        (iso_media(b"heic", &[b"mif1", b"heic"]), "HEIC/HEIF"),
+        (iso_media(b"mif1", &[b"heix"]), "HEIC/HEIF"),
+        // A truncated HEIC (the box cut after its brands) is still named.
+        (iso_media(b"heic", &[b"mif1"])[..16].to_vec(), "HEIC/HEIF"),
+        (iso_media(b"avif", &[b"mif1", b"miaf"]), "AVIF"),
+        (iso_media(b"isom", &[b"avis"]), "AVIF"),
+    ];
+    for (bytes, name) in cases {
+        match captioner.caption(ImageInput::Encoded(&bytes), &CaptionOptions::default()) {
+            Err(Error::UnsupportedImageFormat(message)) => {
+                assert!(message.starts_with(name), "{message}");
+                assert!(message.contains("decode it with the platform"), "{message}");
+            }
+            other => panic!("{name}: expected UnsupportedImageFormat, got {other:?}"),
+        }
+    }
+    // An MP4 is an ISO media file too, and no image: the plain unknown-format error.
+    match captioner.caption(
+        ImageInput::Encoded(&iso_media(b"isom", &[b"mp41"])),
+        &CaptionOptions::default(),
+    ) {
+        Err(Error::UnsupportedImageFormat(message)) => {
+            assert!(!message.contains("platform"), "{message}")
+        }
+        other => panic!("mp4: expected UnsupportedImageFormat, got {other:?}"),
+    }
+}
