@@ -14,6 +14,8 @@
 //! `scripts/lightcap/grounding.py`), step for step: the parity tests compare token
 //! sequences, so a change here is a change there too.
 
+use std::sync::Arc;
+
 use crate::manifest::GroundingSpec;
 use crate::vocabulary::DecoderVocabulary;
 
@@ -28,13 +30,15 @@ pub(crate) struct GroundingTables {
     /// Each word the decoder has, ascending, with the concepts that allow it (all of
     /// its entries' concepts, should the manifest list a word twice).
     words: Vec<(u32, Vec<u32>)>,
+    /// The word tokens alone, ascending (shared with every image's `Grounding`).
+    word_ids: Arc<[u32]>,
     /// Words said at most once (the `once` words and every object word), ascending.
-    once: Vec<u32>,
+    once: Arc<[u32]>,
     /// Tokens the search never generates, ascending: where the decoder's best token is
     /// one of them, an object was coming.
-    never_generate: Vec<u32>,
+    never_generate: Arc<[u32]>,
     /// Content words that may come before the subject, ascending.
-    lead_in: Vec<u32>,
+    lead_in: Arc<[u32]>,
     sep: u32,
 }
 
@@ -44,13 +48,13 @@ pub(crate) struct Grounding {
     /// The subject's name (T); `None`: no subject, every step is past it.
     subject: Option<Vec<u32>>,
     /// Every word token (W), ascending.
-    words: Vec<u32>,
+    words: Arc<[u32]>,
     /// Said at most once, ascending.
-    once: Vec<u32>,
+    once: Arc<[u32]>,
     /// Banned tokens of the search, ascending.
-    never_generate: Vec<u32>,
+    never_generate: Arc<[u32]>,
     /// May come before the subject, ascending.
-    lead_in: Vec<u32>,
+    lead_in: Arc<[u32]>,
     sep: u32,
     /// Banned until the subject is out: [SEP] and every word but the subject's first token.
     before_subject: Vec<u32>,
@@ -108,10 +112,11 @@ impl GroundingTables {
             subject_score: spec.subject_score,
             supported_top: spec.supported_top,
             names,
+            word_ids: words.iter().map(|&(word, _)| word).collect(),
             words,
-            once,
-            never_generate,
-            lead_in,
+            once: once.into(),
+            never_generate: never_generate.into(),
+            lead_in: lead_in.into(),
             sep: vocabulary.sep,
         }
     }
@@ -127,9 +132,8 @@ impl GroundingTables {
             }
             _ => None,
         };
-        let words: Vec<u32> = self.words.iter().map(|&(word, _)| word).collect();
         let lead = subject.as_ref().map(|name| name[0]);
-        let before_subject = (words.iter().copied())
+        let before_subject = (self.word_ids.iter().copied())
             .filter(|&word| Some(word) != lead)
             .chain([self.sep])
             .collect();
@@ -139,10 +143,10 @@ impl GroundingTables {
             .collect();
         Grounding {
             subject,
-            words,
-            once: self.once.clone(),
-            never_generate: self.never_generate.clone(),
-            lead_in: self.lead_in.clone(),
+            words: Arc::clone(&self.word_ids),
+            once: Arc::clone(&self.once),
+            never_generate: Arc::clone(&self.never_generate),
+            lead_in: Arc::clone(&self.lead_in),
             sep: self.sep,
             before_subject,
             unsupported,

@@ -36,6 +36,7 @@ LightCap's nocaps results use), in the greedy-friendly form of a forced insertio
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -55,8 +56,10 @@ other another one two three four five six seven eight nine ten this that these t
 than very just also only over under into onto from with without about above below near far""".split())
 
 
+@lru_cache(maxsize=8)
 def _tagged_counts(path) -> dict[str, int]:
-    """lemma -> tagsense_cnt of one WordNet index file."""
+    """lemma -> tagsense_cnt of one WordNet index file (read once: the object-word test
+    and the fragment list both use them)."""
     from .vocabulary.wordnet import _content_lines, parse_index_line
 
     counts = {}
