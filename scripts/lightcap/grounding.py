@@ -45,11 +45,12 @@ DEFAULT_SUPPORTED_TOP = 10
 # training photos 92% of photos have one (lightcap.hedging_bar prints the table); the
 # confidence calibration, not this bar, says when a caption is not to be trusted.
 DEFAULT_SUBJECT_SCORE = 0.3
-# Words WordNet files as nouns that captions use as something else.
 # Content words a caption may say before its subject: how the picture is framed, or
 # how many of the subject there are.
 LEAD_IN_WORDS = frozenset("""photo photos photograph photographs picture pictures image images view close closeup
 shot snapshot group groups pair couple bunch lot lots set row pile number herd flock kind type""".split())
+# Words that are never a caption's content: not object words, not said-once words. (The
+# vocabulary's own FUNCTION_WORDS, which names_object uses, also holds colour words.)
 FUNCTION_WORDS = frozenset("""a an the as at by in of on to up and or but not no can will may might must
 have has had do does did be is are was were more most less some any all each both few many much such
 other another one two three four five six seven eight nine ten this that these those there here then

@@ -111,11 +111,19 @@ class HedgedConceptExtractor(nn.Module):
         p = torch.maximum(from_map * self.mapped, torch.sigmoid(learned) * self.learned_too)
         return p, learned
 
+    def sure(self, p: torch.Tensor, bar: float | torch.Tensor | None = None) -> torch.Tensor:
+        """[..., C] bool: which concepts clear the bar (this head's, or `bar`); people at
+        PEOPLE_BAR_SCALE of it."""
+        bar = self.sure_score if bar is None else bar
+        return p >= bar * (1.0 - (1.0 - PEOPLE_BAR_SCALE) * self.people)
+
+    def rank(self, p: torch.Tensor, bar: float | torch.Tensor | None = None) -> torch.Tensor:
+        """[..., C]: the hedged order's key, highest first (module doc)."""
+        return p + self.sure(p, bar).float() * (1.0 + self.specificity + self.people)
+
     def forward(self, grid: torch.Tensor) -> Concepts:
         p, learned = self.probabilities(grid)
-        sure = (p >= self.sure_score * (1.0 - (1.0 - PEOPLE_BAR_SCALE) * self.people)).float()
-        rank = p + sure * (1.0 + self.specificity + self.people)
-        _, ids = rank.topk(self.k, dim=-1)
+        _, ids = self.rank(p).topk(self.k, dim=-1)
         return Concepts(ids=ids, scores=torch.gather(p, 1, ids), logits=learned)
 
 

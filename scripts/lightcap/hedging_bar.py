@@ -52,24 +52,17 @@ def concept_probabilities(model, paths: list[str]) -> np.ndarray:
     return np.stack(rows)
 
 
-def sure_mask(p: np.ndarray, bar: float, people: np.ndarray) -> np.ndarray:
-    from .hedged_concepts import PEOPLE_BAR_SCALE
-
-    return p >= bar * (1.0 - (1.0 - PEOPLE_BAR_SCALE) * people)
-
-
-def leading_concept(p: np.ndarray, specificity: np.ndarray, bar: float, people: np.ndarray) -> int:
-    """The hedged head's first concept at this bar (its rank rule, for one image)."""
-    return int(np.argmax(p + sure_mask(p, bar, people) * (1.0 + specificity + people)))
-
-
-def bar_table(p: np.ndarray, specificity: np.ndarray, people: np.ndarray, concepts: list[str],
-              labels: list[str], names_object) -> list[dict]:
+def bar_table(p: np.ndarray, extractor, concepts: list[str], labels: list[str], names_object) -> list[dict]:
+    """For each candidate bar, the share of photos with a sure concept and, among them, the
+    share whose leading concept (the head's own rank rule at that bar) names the label."""
+    probs = torch.as_tensor(p)
     rows = []
     for bar in BARS:
-        sure = [i for i in range(len(p)) if sure_mask(p[i], bar, people).any()]
-        right = sum(names_object(concepts[leading_concept(p[i], specificity, bar, people)], labels[i])
-                    for i in sure)
+        with torch.no_grad():
+            has_sure = extractor.sure(probs, bar).any(dim=-1).tolist()
+            leading = extractor.rank(probs, bar).argmax(dim=-1).tolist()
+        sure = [i for i in range(len(p)) if has_sure[i]]
+        right = sum(names_object(concepts[leading[i]], labels[i]) for i in sure)
         rows.append({"bar": bar, "sure": len(sure) / len(p), "precision": right / len(sure) if sure else None})
     return rows
 
@@ -96,9 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"{args.checkpoint} has no hedged concept head (lightcap.hedged_concepts)")
     photos = labelled_training_photos(args.sources)
     p = concept_probabilities(model, [path for path, _ in photos])
-    extractor = model.concept_extractor
-    rows = bar_table(p, extractor.specificity.numpy(), extractor.people.numpy(), concepts,
-                     [label for _, label in photos], names_object)
+    rows = bar_table(p, model.concept_extractor, concepts, [label for _, label in photos], names_object)
     print(f"{len(photos)} labelled training photos")
     print("| bar | photos with a sure concept | leading concept names the label |")
     print("|---:|---:|---:|")
