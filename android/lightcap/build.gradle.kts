@@ -15,6 +15,7 @@ android {
     defaultConfig {
         minSdk = libs.versions.minSdk.get().toInt()
         consumerProguardFiles("consumer-rules.pro")
+        testInstrumentationRunner = "androidx.test.runner.AndroidJUnitRunner"
     }
 
     sourceSets["main"].apply {
@@ -26,6 +27,8 @@ android {
         )
         jniLibs.srcDirs(layout.buildDirectory.dir("jniLibs"))
     }
+    // The photo helpers' device tests decode the core's format fixtures (HEIC included).
+    sourceSets["androidTest"].assets.srcDir("../../tests/images/formats")
 
     compileOptions {
         sourceCompatibility = JavaVersion.VERSION_17
@@ -52,6 +55,10 @@ dependencies {
     // Only for ImageProxy.toImageSource(): apps that call it have CameraX already.
     compileOnly(libs.androidx.camera.core)
     testImplementation(libs.junit)
+    testImplementation(libs.kotlin.test)
+    androidTestImplementation(libs.kotlin.test)
+    androidTestImplementation(libs.androidx.test.runner)
+    androidTestImplementation(libs.androidx.test.ext.junit)
 }
 
 publishing {

@@ -22,11 +22,12 @@ echo "== Rust library for aarch64-linux-android, checked for x86_64-linux-androi
 scripts/build-mobile.sh --profile mobile-check aarch64-linux-android
 scripts/build-mobile.sh --profile mobile-check --check x86_64-linux-android
 
-echo "== Android library module: kotlinc with stubs, then its JVM tests"
+echo "== Android library module (and its device tests): kotlinc with stubs, then its JVM tests"
 kotlin_compile "$out/lightcap.jar" build/bindings/kotlin-android bindings/kotlin/src/main/kotlin \
-    android/lightcap/src/main/kotlin android/lightcap/src/test/kotlin android/scripts/stubs
+    android/lightcap/src/main/kotlin android/lightcap/src/test/kotlin android/lightcap/src/androidTest/kotlin \
+    android/scripts/stubs
 junit_run "$out/lightcap.jar" -Dlightcap.pack="$PWD/tests/packs/tiny" -Dlightcap.images="$PWD/tests/images" \
-    dev.lightcap.android.PackInstallerTest
+    dev.lightcap.android.PackInstallerTest dev.lightcap.android.PhotoInputTest
 
 echo "== Android sources parse; Gradle files agree"
 find android -name '*.kt' -o -name '*.kts' | sort | xargs node scripts/check-syntax.js

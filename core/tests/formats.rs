@@ -156,6 +156,15 @@ fn heic_and_avif_are_named_and_left_to_the_platform() {
             other => panic!("{name}: expected UnsupportedImageFormat, got {other:?}"),
         }
     }
+    // Real files as heif-enc writes them: whole, and cut inside the coded image.
+    for name in ["heic_photo.heic", "heic_truncated.heic"] {
+        match captioner.caption(ImageInput::File(&fixture(name)), &CaptionOptions::default()) {
+            Err(Error::UnsupportedImageFormat(message)) => {
+                assert!(message.starts_with("HEIC/HEIF"), "{name}: {message}")
+            }
+            other => panic!("{name}: expected UnsupportedImageFormat, got {other:?}"),
+        }
+    }
     // An MP4 is an ISO media file too, and no image: the plain unknown-format error.
     match captioner.caption(
         ImageInput::Encoded(&iso_media(b"isom", &[b"mp41"])),

@@ -7,12 +7,19 @@ checks that each decodes to the same picture (or fails with the right error).
 Every variant shows `reference.png` (an asymmetric scene, so a wrong rotation or flip
 shows), stored so that a correct decoder reproduces it: the EXIF files hold the picture
 turned the other way and a tag that turns it back.
+
+The HEIC pair (what iPhones and many Android phones save; the core leaves it to the
+platform's decoder) is encoded by libheif's `heif-enc` (Debian `libheif-examples`); without
+it the committed files are kept. The Android and iOS photo helpers' tests read them too.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import struct
+import subprocess
+import tempfile
 import zlib
 from pathlib import Path
 
@@ -116,6 +123,16 @@ def write_fixtures(out: Path) -> list[Path]:
     write("text_named.png", b"this is a text file, not a picture\n")
     write("jpeg_truncated.jpg", (out / "jpeg_baseline.jpg").read_bytes()[:700])
     write("png_truncated.png", (out / "reference.png").read_bytes()[:100])
+    if shutil.which("heif-enc"):
+        with tempfile.TemporaryDirectory() as tmp:
+            source = Path(tmp) / "reference.png"
+            reference.save(source)
+            subprocess.run(["heif-enc", "--quality", "90", str(source), "-o", str(out / "heic_photo.heic")],
+                           check=True, capture_output=True)
+        written.append(out / "heic_photo.heic")
+        # Cut inside the coded image: the container's boxes are there, the pixels are not.
+        heic = (out / "heic_photo.heic").read_bytes()
+        write("heic_truncated.heic", heic[: len(heic) * 2 // 3])
     return written
 
 

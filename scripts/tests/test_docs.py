@@ -1,4 +1,4 @@
-"""The documentation's links and Kotlin examples.
+"""The documentation's links and its Kotlin and Swift examples.
 
 - Every relative link and image of README.md, CONTRIBUTING.md, CHANGELOG.md, docs/*.md
   and models/README.md must point at a file or folder of the repository, and a
@@ -6,6 +6,8 @@
 - Every ```kotlin block of README.md and docs/*.md must be, word for word, one of the
   `// doc-example: NAME` ... `// end doc-example` regions of the Kotlin files that the
   JVM and Android checks compile (indentation aside), and every region must be shown.
+  The same holds for ```swift blocks and the regions of the Swift files the package's
+  tests compile on a Mac (parsed here by ios/scripts/check.sh).
 
 The Rust examples are doc tests of the core and the `$ lightcap` lines are run by
 cli/tests/docs.rs; this file covers what those cannot.
@@ -22,10 +24,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 LINKED_DOCS = ["README.md", "CONTRIBUTING.md", "CHANGELOG.md", "models/README.md"]
-KOTLIN_EXAMPLE_FILES = [
-    "bindings/kotlin/src/test/kotlin/dev/lightcap/DocExamples.kt",
-    "android/lightcap/src/test/kotlin/dev/lightcap/android/DocExamples.kt",
-]
+EXAMPLE_FILES = {
+    "kotlin": [
+        "bindings/kotlin/src/test/kotlin/dev/lightcap/DocExamples.kt",
+        "android/lightcap/src/test/kotlin/dev/lightcap/android/DocExamples.kt",
+    ],
+    "swift": ["ios/LightCap/Tests/LightCapTests/DocExamples.swift"],
+}
 
 FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})\s*([\w+-]*)")
 CODE_SPAN = re.compile(r"(`+)(.+?)\1")
@@ -136,10 +141,10 @@ def broken_links(doc: Path, root: Path = REPO) -> list[str]:
     return problems
 
 
-def kotlin_regions(root: Path = REPO) -> dict[str, tuple[str, str]]:
-    """Region name -> (file, dedented text) of the compiled Kotlin examples."""
+def example_regions(language: str, root: Path = REPO) -> dict[str, tuple[str, str]]:
+    """Region name -> (file, dedented text) of the compiled examples in `language`."""
     regions = {}
-    for name in KOTLIN_EXAMPLE_FILES:
+    for name in EXAMPLE_FILES[language]:
         current, body = None, []
         for line in (root / name).read_text(encoding="utf-8").splitlines():
             if current is None:
@@ -190,15 +195,16 @@ def test_slugs_follow_github():
     assert slug("`models/default`: the pack") == "modelsdefault-the-pack"
 
 
-def test_kotlin_blocks_are_the_compiled_examples():
-    regions = kotlin_regions()
-    assert regions, "no doc-example regions found"
+@pytest.mark.parametrize("language", sorted(EXAMPLE_FILES))
+def test_code_blocks_are_the_compiled_examples(language):
+    regions = example_regions(language)
+    assert regions, f"no {language} doc-example regions found"
     by_text = {text: name for name, (_, text) in regions.items()}
     shown = set()
     problems = []
     docs = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
     for doc in docs:
-        for line, block in code_blocks(doc.read_text(encoding="utf-8"), "kotlin"):
+        for line, block in code_blocks(doc.read_text(encoding="utf-8"), language):
             if block in by_text:
                 shown.add(by_text[block])
                 continue
@@ -212,11 +218,11 @@ def test_kotlin_blocks_are_the_compiled_examples():
                     f"{doc.relative_to(REPO)}:{line}",
                 )
             )
-            problems.append(f"{doc.relative_to(REPO)}:{line}: this ```kotlin block is no compiled example:\n{diff}")
+            problems.append(f"{doc.relative_to(REPO)}:{line}: this ```{language} block is no compiled example:\n{diff}")
     assert not problems, "\n".join(problems)
     assert any(
-        block in by_text for _, block in code_blocks((REPO / "README.md").read_text(encoding="utf-8"), "kotlin")
-    ), "README.md shows no Kotlin example"
+        block in by_text for _, block in code_blocks((REPO / "README.md").read_text(encoding="utf-8"), language)
+    ), f"README.md shows no {language} example"
     unshown = sorted(set(regions) - shown)
     assert not unshown, f"doc-example regions no document shows: {unshown}"
 

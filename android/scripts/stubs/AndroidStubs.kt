@@ -12,6 +12,7 @@ object Build {
     }
 
     object VERSION_CODES {
+        const val P: Int = 28
         const val UPSIDE_DOWN_CAKE: Int = 34
     }
 }

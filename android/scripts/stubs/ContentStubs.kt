@@ -4,10 +4,18 @@
 package android.content
 
 import android.content.res.AssetManager
+import android.net.Uri
 import java.io.File
+import java.io.InputStream
 
 abstract class Context {
     abstract val applicationContext: Context
     abstract val assets: AssetManager
     abstract val noBackupFilesDir: File
+    abstract val cacheDir: File
+    abstract val contentResolver: ContentResolver
+}
+
+abstract class ContentResolver {
+    abstract fun openInputStream(uri: Uri): InputStream?
 }

@@ -7,14 +7,23 @@ import dev.lightcap.PixelFormat
 import java.nio.ByteBuffer
 
 /**
- * A bitmap's pixels as a raw frame. ARGB_8888 bitmaps hold R, G, B, A bytes in memory,
- * which is [PixelFormat.RGBA8]; other configurations are converted first.
+ * A bitmap's pixels as a raw frame, brought down first (if larger) to a short side of
+ * [minSide]: the model looks at 224 x 224, so a full-size photo would only cost a larger
+ * copy. ARGB_8888 bitmaps hold R, G, B, A bytes in memory, which is [PixelFormat.RGBA8];
+ * other configurations (a HARDWARE bitmap too) are converted first. The bitmap is left as
+ * it was; photos still encoded go through [Photos] instead, which decodes them small.
  */
-fun Bitmap.toImageSource(): ImageSource {
-    val argb = if (config == Bitmap.Config.ARGB_8888) this else copy(Bitmap.Config.ARGB_8888, false)
+fun Bitmap.toImageSource(minSide: Int = Photos.MIN_SIDE): ImageSource {
+    val software = if (config == Bitmap.Config.HARDWARE) copy(Bitmap.Config.ARGB_8888, false) else this
+    val (width, height) = PhotoInput.targetSize(software.width, software.height, minSide)
+    val scaled =
+        if (width == software.width && height == software.height) software else Bitmap.createScaledBitmap(software, width, height, true)
+    val argb = if (scaled.config == Bitmap.Config.ARGB_8888) scaled else scaled.copy(Bitmap.Config.ARGB_8888, false)
     val pixels = ByteBuffer.allocate(argb.rowBytes * argb.height)
     argb.copyPixelsToBuffer(pixels)
-    return ImageSource.Frame(pixels.array(), argb.width, argb.height, argb.rowBytes, PixelFormat.RGBA8)
+    val frame = ImageSource.Frame(pixels.array(), argb.width, argb.height, argb.rowBytes, PixelFormat.RGBA8)
+    for (made in setOf(software, scaled, argb)) if (made !== this) made.recycle()
+    return frame
 }
 
 /**
