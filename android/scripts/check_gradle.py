@@ -61,8 +61,9 @@ for name in versions:
 toolchain = json.loads((root / "scripts/toolchain/package.json").read_text())
 check(versions["kotlin"] == toolchain["dependencies"]["kotlin-compiler"],
       f"Kotlin {versions['kotlin']} in the catalog, kotlinc {toolchain['dependencies']['kotlin-compiler']} in scripts/toolchain")
-jni_script = (android / "scripts/build-jni-libs.sh").read_text()
-check("minSdk" in jni_script, "build-jni-libs.sh must link for the catalog's minSdk")
+aar_script = (android / "scripts/build-aar.sh").read_text()
+check("scripts/build-mobile.sh" in aar_script and "cargo" not in aar_script.replace("cargo-ndk", ""),
+      "build-aar.sh must build the native library through scripts/build-mobile.sh only")
 mobile = (root / "scripts/build-mobile.sh").read_text()
 check(f"android_api={versions['minSdk']}" in mobile, f"build-mobile.sh must build for API {versions['minSdk']} (minSdk)")
 check(int(versions["targetSdk"]) <= int(versions["compileSdk"]), "targetSdk is above compileSdk")
@@ -75,10 +76,30 @@ for module in re.findall(r'":(\w+)"', settings):
 library = (android / "lightcap/build.gradle.kts").read_text()
 for folder in re.findall(r'"(\.\./\.\./[^"]+)"', library):
     check((android / "lightcap" / folder).resolve().is_dir(), f"lightcap names {folder}, which does not exist")
-check("generated/uniffi/kotlin" in library and "lightcap/build/generated/uniffi/kotlin" in jni_script.replace("$module", "android/lightcap"),
-      "the generated Kotlin folder of lightcap/build.gradle.kts is not what build-jni-libs.sh writes")
+check("generated/uniffi/kotlin" in library and "lightcap/build/generated/uniffi/kotlin" in aar_script.replace("$module", "android/lightcap"),
+      "the generated Kotlin folder of lightcap/build.gradle.kts is not what build-aar.sh writes")
+check('jniLibs.srcDirs(layout.buildDirectory.dir("jniLibs"))' in library and '"$module/build/jniLibs' in aar_script,
+      "the AAR's jniLibs folder is not where build-aar.sh puts the .so files")
+workspace_version = tomllib.loads((root / "Cargo.toml").read_text())["workspace"]["package"]["version"]
+published = re.search(r'version = "([^"]+)"', library)
+check(published is not None and published.group(1) == workspace_version,
+      f"the AAR's version is not the Cargo workspace's {workspace_version}")
+check('name = "build"' in library and ":lightcap:publishReleasePublicationToBuildRepository" in aar_script,
+      "build-aar.sh must publish to the `build` repository lightcap/build.gradle.kts declares")
 check('consumerProguardFiles("consumer-rules.pro")' in library and (android / "lightcap/consumer-rules.pro").is_file(),
       "the AAR's consumer ProGuard rules are missing")
+
+# The get-started page's Gradle lines are what the build publishes (no Gradle here to try them).
+guide = (root / "docs/android.md").read_text()
+coordinates = re.findall(r'implementation\("(dev\.lightcap:[\w-]+:[^"]+)"\)', guide)
+check(coordinates == [f"dev.lightcap:lightcap:{workspace_version}"],
+      f"docs/android.md's dependency line {coordinates} is not dev.lightcap:lightcap:{workspace_version}")
+check(re.search(r'maven \{ url = uri\("[^"]*/android/build/maven"\) \}', guide) is not None
+      and 'rootProject.layout.buildDirectory.dir("maven")' in library,
+      "docs/android.md's repository line is not the folder build-aar.sh publishes to")
+if 'noCompress += "tar"' in guide:
+    check('noCompress += "tar"' in (android / "sample/build.gradle.kts").read_text(),
+          "docs/android.md keeps the graphs uncompressed, the sample does not")
 
 sample = (android / "sample/build.gradle.kts").read_text()
 check('rootProject.file("../models/default")' in sample and (root / "models/default/manifest.json").is_file(),

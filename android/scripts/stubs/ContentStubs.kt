@@ -13,6 +13,7 @@ abstract class Context {
     abstract val assets: AssetManager
     abstract val noBackupFilesDir: File
     abstract val cacheDir: File
+    abstract val filesDir: File
     abstract val contentResolver: ContentResolver
 }
 

@@ -18,25 +18,27 @@ internal object PhotoInput {
     const val MAX_FILE_BYTES: Long = 256L shl 20
 
     /**
-     * All bytes of the photo [open] gives ([what] names it in errors). A stream that cannot
+     * All bytes of the photo [openStream] gives ([what] names it in errors). A stream that cannot
      * be opened (no such file, a revoked or foreign `Uri`, no permission) is an `Io` error;
      * zero bytes are `EmptyImage`; a file over [MAX_FILE_BYTES] is `ImageTooLarge`.
      */
-    fun readAll(what: String, open: () -> InputStream?): ByteArray {
-        val stream =
-            try {
-                open()
-            } catch (e: FileNotFoundException) {
-                throw LightCapException.Io("cannot open $what: ${e.message}")
-            } catch (e: SecurityException) {
-                throw LightCapException.Io("no permission to read $what: ${e.message}")
-            } catch (e: IOException) {
-                throw LightCapException.Io("cannot open $what: ${e.message}")
-            } ?: throw LightCapException.Io("cannot open $what: its provider returned no stream")
+    fun readAll(what: String, openStream: () -> InputStream?): ByteArray {
+        val stream = opened(what, openStream) ?: throw LightCapException.Io("cannot open $what: its provider returned no stream")
         val bytes = stream.use { readCapped(it, what) }
         if (bytes.isEmpty()) throw LightCapException.EmptyImage("$what is empty (0 bytes)")
         return bytes
     }
+
+    private fun opened(what: String, openStream: () -> InputStream?): InputStream? =
+        try {
+            openStream()
+        } catch (e: FileNotFoundException) {
+            throw LightCapException.Io("cannot open $what: ${e.message}")
+        } catch (e: SecurityException) {
+            throw LightCapException.Io("no permission to read $what: ${e.message}")
+        } catch (e: IOException) {
+            throw LightCapException.Io("cannot open $what: ${e.message}")
+        }
 
     private fun readCapped(input: InputStream, what: String): ByteArray {
         val out = ByteArrayOutputStream()

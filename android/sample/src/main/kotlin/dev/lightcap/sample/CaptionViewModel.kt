@@ -1,6 +1,7 @@
 package dev.lightcap.sample
 
 import android.app.Application
+import android.net.Uri
 import androidx.lifecycle.AndroidViewModel
 import androidx.lifecycle.SavedStateHandle
 import androidx.lifecycle.viewModelScope
@@ -11,6 +12,7 @@ import dev.lightcap.Engine
 import dev.lightcap.ImageSource
 import dev.lightcap.LightCapException
 import dev.lightcap.android.ModelPacks
+import dev.lightcap.android.Photos
 import dev.lightcap.captionUpdates
 import dev.lightcap.certainty
 import java.util.concurrent.atomic.AtomicBoolean
@@ -77,20 +79,26 @@ class CaptionViewModel(application: Application, private val saved: SavedStateHa
     fun offerFrame(frame: () -> ImageSource): Boolean {
         if (engine == null || !busy.compareAndSet(false, true)) return false
         val image = frame()
-        captioning = viewModelScope.launch { caption(image) }
+        captioning = viewModelScope.launch { caption { image } }
         return true
     }
 
-    /** A photo from the picker, as encoded bytes. */
-    fun captionPhoto(bytes: ByteArray) {
+    /**
+     * A photo from the picker. Android decodes it (HEIC too) straight to a small size with
+     * its EXIF rotation ([Photos.fromUri]); a Uri that cannot be read or a broken file
+     * shows as the typed error's message.
+     */
+    fun captionPhoto(uri: Uri) {
         if (engine == null || !busy.compareAndSet(false, true)) return
-        captioning = viewModelScope.launch { caption(ImageSource.Encoded(bytes)) }
+        captioning = viewModelScope.launch { caption { Photos.fromUri(getApplication(), uri) } }
     }
 
-    private suspend fun caption(image: ImageSource) {
+    /** Captions what [decode] gives; its typed errors (a photo that cannot be read) show like the engine's. */
+    private suspend fun caption(decode: suspend () -> ImageSource) {
         val engine = engine ?: return
         _state.update { it.copy(busy = true, error = null) }
         try {
+            val image = decode()
             engine.captionUpdates(image).collect { update ->
                 when (update) {
                     is CaptionUpdate.Partial -> _state.update { it.copy(partial = update.text) }

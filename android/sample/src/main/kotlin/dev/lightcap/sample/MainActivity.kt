@@ -15,10 +15,6 @@ import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.setValue
 import androidx.core.content.ContextCompat
-import androidx.lifecycle.lifecycleScope
-import kotlinx.coroutines.Dispatchers
-import kotlinx.coroutines.launch
-import kotlinx.coroutines.withContext
 
 class MainActivity : ComponentActivity() {
     private val viewModel: CaptionViewModel by viewModels()
@@ -31,7 +27,7 @@ class MainActivity : ComponentActivity() {
 
     private val pickPhoto =
         registerForActivityResult(ActivityResultContracts.PickVisualMedia()) { uri ->
-            if (uri != null) readAndCaption(uri)
+            if (uri != null) viewModel.captionPhoto(uri)
         }
 
     override fun onCreate(savedInstanceState: Bundle?) {
@@ -57,13 +53,6 @@ class MainActivity : ComponentActivity() {
                     pickPhoto.launch(PickVisualMediaRequest(ActivityResultContracts.PickVisualMedia.ImageOnly))
                 },
             )
-        }
-    }
-
-    private fun readAndCaption(uri: Uri) {
-        lifecycleScope.launch {
-            val bytes = withContext(Dispatchers.IO) { contentResolver.openInputStream(uri)?.use { it.readBytes() } }
-            if (bytes != null) viewModel.captionPhoto(bytes)
         }
     }
 }
