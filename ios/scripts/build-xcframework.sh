@@ -2,7 +2,8 @@
 # Builds what ios/LightCap needs and puts it in place:
 #   ios/LightCap/LightCapFFI.xcframework        static libraries + LightCapFFI.h + module map
 #   ios/LightCap/Sources/LightCap/Generated/    the uniffi Swift API
-#   ios/LightCap/Tests/LightCapTests/Resources/ the tiny test pack with its pre-optimised graphs,
+#   ios/LightCap/Tests/LightCapTests/Resources/ the tiny test pack with its pre-optimised graphs
+#                                               and the HEIC test photos (tests/images/formats),
 #                                               for the package tests
 #
 #   ios/scripts/build-xcframework.sh            on a Mac with Xcode: device + simulators
@@ -30,9 +31,14 @@ cp -R tests/packs/tiny "$package/Tests/LightCapTests/Resources/lightcap-default"
 # The device library reads only the pre-optimised graph form (it is built without ONNX
 # support, scripts/build-mobile.sh): the test pack gets it, written by the CLI. (The whole
 # workspace, as scripts/generate-bindings.sh builds it above: nothing is rebuilt.)
+# lightcap.nnef_form needs only Python's standard library: the system python3 will do.
 cargo build --quiet --workspace
-PYTHONPATH=scripts .venv/bin/python -m lightcap.nnef_form "$package/Tests/LightCapTests/Resources/lightcap-default" \
+PYTHONPATH=scripts python3 -m lightcap.nnef_form "$package/Tests/LightCapTests/Resources/lightcap-default" \
     --cli target/debug/lightcap >/dev/null
+# The photo helpers' tests: the format fixtures' HEIC (as iPhones store photos; the core
+# does not decode it) and the same cut inside its coded pixels (lightcap.format_fixtures).
+cp tests/images/formats/heic_photo.heic "$package/Tests/LightCapTests/Resources/photo.heic"
+cp tests/images/formats/heic_truncated.heic "$package/Tests/LightCapTests/Resources/photo-truncated.heic"
 
 if $check; then
     scripts/build-mobile.sh --profile mobile-check aarch64-apple-ios

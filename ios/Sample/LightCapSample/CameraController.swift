@@ -15,6 +15,9 @@ final class CameraController: NSObject, AVCaptureVideoDataOutputSampleBufferDele
     // The newest buffer, guarded by lock. Holding one buffer of the capture pool is fine;
     // copying every frame's pixels just to keep the newest would not be.
     private var latest: CVPixelBuffer?
+    // iOS 17's AVCaptureDevice.RotationCoordinator, kept while its angle is observed.
+    private var rotationCoordinator: AnyObject?
+    private var rotationObservation: NSKeyValueObservation?
 
     static var permission: Permission {
         switch AVCaptureDevice.authorizationStatus(for: .video) {
@@ -72,7 +75,25 @@ final class CameraController: NSObject, AVCaptureVideoDataOutputSampleBufferDele
         guard session.canAddInput(input), session.canAddOutput(output) else { throw CameraError.cannotConfigure }
         session.addInput(input)
         session.addOutput(output)
-        output.connection(with: .video)?.videoOrientation = .portrait
+        // The sensor is landscape; the model needs the scene upright. iOS 17 gives the angle
+        // for the way the phone is held; before, the frames are turned for portrait.
+        if #available(iOS 17.0, *) {
+            let coordinator = AVCaptureDevice.RotationCoordinator(device: camera, previewLayer: nil)
+            rotationObservation = coordinator.observe(
+                \.videoRotationAngleForHorizonLevelCapture, options: [.initial, .new]
+            ) { [weak self] observed, _ in
+                let angle = observed.videoRotationAngleForHorizonLevelCapture
+                self?.frames.async { [weak self] in
+                    guard let connection = self?.session.outputs.first?.connection(with: .video),
+                        connection.isVideoRotationAngleSupported(angle)
+                    else { return }
+                    connection.videoRotationAngle = angle
+                }
+            }
+            rotationCoordinator = coordinator
+        } else if let connection = output.connection(with: .video), connection.isVideoOrientationSupported {
+            connection.videoOrientation = .portrait
+        }
     }
 
     func captureOutput(_ output: AVCaptureOutput, didOutput sampleBuffer: CMSampleBuffer, from connection: AVCaptureConnection) {

@@ -1,3 +1,4 @@
+import Accessibility
 import LightCap
 import SwiftUI
 import UIKit
@@ -58,9 +59,22 @@ final class CaptionViewModel: ObservableObject {
         Task { await caption(frame) }
     }
 
-    /// A photo from the picker, as encoded bytes (JPEG, HEIC-converted PNG, ...).
+    /// A photo from the picker, as the library stores it (HEIC, JPEG, PNG, ...): ImageIO
+    /// decodes it upright and reduced (`ImageSource.photo(data:)`); the core does not read HEIC.
     func captionPhoto(_ data: Data) {
-        Task { await caption(.encoded(bytes: data)) }
+        Task {
+            do {
+                let image = try await Self.decode(data)
+                await caption(image)
+            } catch {
+                self.error = "\(error)"
+            }
+        }
+    }
+
+    /// Off the main actor: decoding a 48-megapixel HEIC takes a moment.
+    private nonisolated static func decode(_ photo: Data) async throws -> ImageSource {
+        try ImageSource.photo(data: photo)
     }
 
     /// Caption the latest frame, then the latest after that, for as long as the mode is on:

@@ -1,4 +1,5 @@
-// Camera frames and images from Apple's frameworks as LightCap image sources.
+// Camera frames and decoded images from Apple's frameworks as LightCap image sources
+// (encoded photos: ImageSource+Photos.swift).
 
 import CoreGraphics
 import CoreVideo
@@ -28,10 +29,18 @@ extension ImageSource {
             format: .bgra8)
     }
 
-    /// Any `CGImage` (a photo from the picker, a rendered view), drawn over white into
-    /// RGBA, as the core composites transparent images.
-    public static func frame(from image: CGImage) throws -> ImageSource {
-        let width = image.width, height = image.height, rowStride = width * 4
+    /// Any `CGImage` (a rendered view, an image already decoded), drawn over white into
+    /// RGBA, as the core composites transparent images. With `minSide`, drawn reduced so
+    /// its short side is `minSide` (never enlarged): the core does the final resize, and
+    /// a large image then costs a small copy. For encoded photos, `photo(data:)` decodes
+    /// straight to the reduced size instead.
+    public static func frame(from image: CGImage, minSide: Int? = nil) throws -> ImageSource {
+        var width = image.width, height = image.height
+        if let minSide {
+            try checkMinSide(minSide)
+            (width, height) = reducedSize(width: width, height: height, minSide: minSide)
+        }
+        let rowStride = width * 4
         var pixels = Data(count: rowStride * height)
         let drawn = pixels.withUnsafeMutableBytes { buffer -> Bool in
             guard
@@ -43,6 +52,7 @@ extension ImageSource {
             let bounds = CGRect(x: 0, y: 0, width: width, height: height)
             context.setFillColor(CGColor(red: 1, green: 1, blue: 1, alpha: 1))
             context.fill(bounds)
+            context.interpolationQuality = .high  // when reduced: CoreGraphics' smoothest scaling
             context.draw(image, in: bounds)
             return true
         }

@@ -1,5 +1,5 @@
-// The Swift layer on a Mac or an iOS simulator (`swift test` or Xcode), against the
-// bundled pack that ios/scripts/build-xcframework.sh copies into Resources.
+// The Swift layer on an iOS simulator (`xcodebuild test`; the XCFramework has no macOS
+// slice), against the test pack that ios/scripts/build-xcframework.sh copies into Resources.
 import CoreGraphics
 import XCTest
 
