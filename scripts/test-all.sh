@@ -74,6 +74,18 @@ scripts/test-bindings.sh
 stage "Python: model, export, training, evaluation; documentation links and Kotlin examples"
 "$py" -m pytest -q scripts/tests
 
+stage "COCO-format path: a pack trained from COCO-layout captions (procedural scenes), int8, pre-optimised, calibrated, then loaded by the mobile build"
+# The same command as docs/model-builders.md gives for COCO, on 40 images and 2 epochs.
+"$py" -m lightcap.coco_fixture --out build/coco-fixture --train 40 --val 12
+"$py" -m lightcap.coco_pack --train build/coco-fixture/captions_train.json --train-images build/coco-fixture/images \
+    --val build/coco-fixture/captions_val.json --val-images build/coco-fixture/images \
+    --backbone lite0 --out build/coco-run --cli target/debug/lightcap --negatives-per-kind 8 \
+    -- --without-teacher --student-epochs 2 --batch-size 8
+# The mobile build's test binary (built in the stage above): the pack without its ONNX graphs.
+LIGHTCAP_TRAINED_RUN="$PWD/build/coco-run" cargo test -p lightcap --no-default-features --quiet --test nnef_form \
+    -- --ignored a_pack_trained_from_coco_captions_loads_as_phones_bundle_it
+drop_on_ci build/coco-run build/coco-fixture
+
 stage "Parity at paper size: lightcap-rn50 (random weights) exported, then run by the Rust core from ONNX and from the pre-optimised form"
 "$py" -m lightcap.export --config lightcap-rn50 --seed 0 --out build/packs/lightcap-rn50 \
     --golden build/golden/lightcap-rn50 --golden-images tests/images/*.png

@@ -264,3 +264,51 @@ fn without_onnx_support_a_pack_with_only_onnx_graphs_is_refused() {
     assert_eq!(file, "vision.onnx");
     assert!(problem.contains("pre-optimised form"), "{problem}");
 }
+
+/// A pack trained from COCO-format captions by `python -m lightcap.coco_pack` (CI: on the
+/// `lightcap.coco_fixture` scenes), as a phone app bundles it: its files without the ONNX
+/// graphs. Run with `LIGHTCAP_TRAINED_RUN=OUT` (the run folder: `pack/` and the CLI's
+/// `captions.jsonl` of its validation images); in the mobile build (no `onnx` feature) it
+/// must load and give the CLI's captions.
+#[test]
+#[ignore = "needs a trained run: LIGHTCAP_TRAINED_RUN (scripts/test-all.sh sets it)"]
+fn a_pack_trained_from_coco_captions_loads_as_phones_bundle_it() {
+    let run = std::path::PathBuf::from(
+        std::env::var("LIGHTCAP_TRAINED_RUN")
+            .expect("set LIGHTCAP_TRAINED_RUN to a lightcap.coco_pack run"),
+    );
+    let mut pack = PackFiles::new();
+    for entry in std::fs::read_dir(run.join("pack")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.ends_with(".onnx") {
+            pack.insert(name, std::fs::read(&path).unwrap());
+        }
+    }
+    let captioner = Captioner::from_files(pack).unwrap();
+    assert_eq!(
+        loaded_from(&captioner),
+        ["vision.nnef.tar", "decoder.nnef.tar"]
+    );
+    assert!(
+        captioner.manifest().confidence.is_some(),
+        "the pack carries no confidence calibration"
+    );
+    let shown = std::fs::read_to_string(run.join("captions.jsonl")).unwrap();
+    let mut compared = 0;
+    for line in shown.lines() {
+        let record: Value = serde_json::from_str(line).unwrap();
+        let image = std::path::PathBuf::from(record["image"].as_str().unwrap());
+        let caption = captioner
+            .caption(ImageInput::File(&image), &CaptionOptions::default())
+            .unwrap();
+        assert_eq!(
+            caption.text,
+            record["caption"].as_str().unwrap(),
+            "{}",
+            image.display()
+        );
+        compared += 1;
+    }
+    assert!(compared > 0, "captions.jsonl lists no images");
+}

@@ -231,3 +231,21 @@ def test_code_blocks_are_read_by_language():
     text = "x\n```kotlin\nval a = 1\n\nval b = 2\n```\n```swift\nlet c = 3\n```\n"
     assert code_blocks(text, "kotlin") == [(2, "val a = 1\n\nval b = 2\n")]
     assert code_blocks(text, "swift") == [(7, "let c = 3\n")]
+
+
+def commands(text: str) -> list[str]:
+    """Shell commands of a script or a ```sh block: continuation lines joined, comments and
+    `$py` (the test script's interpreter) normalised to `python`."""
+    joined = re.sub(r"\\\n\s*", "", text)
+    lines = [line.strip().replace('"$py"', "python") for line in joined.splitlines()]
+    return [re.sub(r"\s+", " ", line) for line in lines if line and not line.startswith("#")]
+
+
+def test_the_coco_guide_runs_what_ci_runs():
+    guide = (REPO / "docs/model-builders.md").read_text(encoding="utf-8")
+    section = guide[guide.index("## Training on COCO"):guide.index("## Export and parity")]
+    blocks = [block for _, block in code_blocks(section, "sh") if "lightcap.coco_fixture" in block]
+    assert blocks, "the COCO section shows no command CI runs"
+    ci = set(commands((REPO / "scripts/test-all.sh").read_text(encoding="utf-8")))
+    for command in commands(blocks[0]):
+        assert command in ci, f"docs/model-builders.md shows a COCO command CI does not run:\n{command}"
