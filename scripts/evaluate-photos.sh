@@ -9,7 +9,8 @@
 #
 # Writes OUT_DIR/manifest.json (the set), OUT_DIR/captions.jsonl (the CLI's JSON lines),
 # OUT_DIR/imagenet-head.jsonl (the baseline), OUT_DIR/{results.jsonl,scores.json,table.md}
-# and OUT_DIR/contact-sheet.png (every outside photo, failures included). Needs the
+# and OUT_DIR/contact-sheet.png (every outside photo, failures included); for the bundled
+# pack, records the outside photos' totals in docs/figures.json. Needs the
 # packages unpacked by scripts/fetch-photo-sources.sh and Java (the PTB tokenizer).
 # PYTHON names an interpreter that already has scripts/requirements.txt; by default
 # scripts/setup-python.sh makes .venv.
@@ -37,3 +38,7 @@ title="$(basename "$(cd "$pack" && pwd)") pack on real photographs (greedy)"
     --baseline "$out/imagenet-head.jsonl" --title "$title" --out "$out"
 "$PYTHON" -m lightcap.photo_eval.sheet --results "$out/results.jsonl" --title "$title" --outside-only \
     --out "$out/contact-sheet.png"
+# The bundled pack's outside-photo scores are figures the docs quote (docs/figures.json).
+if [ "$(cd "$pack" && pwd)" = "$PWD/models/default" ]; then
+    "$PYTHON" -m lightcap.figures photo-eval "$out" --pack "$pack"
+fi

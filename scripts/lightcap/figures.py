@@ -1,0 +1,173 @@
+"""The documentation's figures, in one machine-readable file written by the commands that
+measure them (`docs/figures.json`), and the documents rendered from it.
+
+    python -m lightcap.figures sizes [--pack models/default]       measure and record the pack's sizes
+    python -m lightcap.figures photo-eval OUT_DIR [--pack PACK]    record scripts/evaluate-photos.sh's scores
+    python -m lightcap.figures render                              rewrite every quoted figure in the docs
+    python -m lightcap.figures check                               what the test asserts, as a command
+
+Each entry: `text` (as the docs print it), `value` and `unit`, the `command` that measured
+it, the `machine` and `date`, and `pack` (the sha256 of the measured pack's manifest,
+which lists every file's checksum). A document quotes a figure as
+`<!--fig:KEY-->18.6 MB<!--/fig-->`: invisible when rendered, and `render` replaces what
+lies between with the entry's text. scripts/tests/test_figures.py fails when a quoted
+figure differs from the file, names a key the file lacks, or an entry lacks its source,
+and when an entry measured a pack other than the bundled one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import platform
+import re
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+FIGURES = REPO / "docs" / "figures.json"
+BUNDLED = REPO / "models" / "default"
+QUOTED = re.compile(r"<!--fig:([\w.-]+)-->(.*?)<!--/fig-->", re.S)
+SOURCE_FIELDS = ("text", "command", "machine", "date")
+
+
+def documents(root: Path = REPO) -> list[Path]:
+    """The files whose figures are quoted from the file."""
+    files = [root / "README.md", root / "models" / "README.md", root / "CHANGELOG.md"]
+    return [f for f in files + sorted((root / "docs").glob("*.md")) if f.is_file()]
+
+
+def pack_digest(pack: Path) -> str:
+    return hashlib.sha256((Path(pack) / "manifest.json").read_bytes()).hexdigest()
+
+
+def machine() -> str:
+    """'2-core Intel(R) Xeon(R) ...' from /proc/cpuinfo, else the platform's processor."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()}-core {model}"
+
+
+def load(path: Path = FIGURES) -> dict:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def record(entries: dict[str, dict], command: str, pack: Path | None, path: Path = FIGURES) -> None:
+    """Merges `entries` (key -> {text, value, unit}) into the file with their source."""
+    figures = load(path)
+    stamp = {"command": command, "machine": machine(), "date": datetime.date.today().isoformat()}
+    if pack is not None:
+        stamp["pack"] = pack_digest(pack)
+    for key, entry in entries.items():
+        figures[key] = {**entry, **stamp}
+    path.write_text(json.dumps(dict(sorted(figures.items())), indent=2) + "\n", encoding="utf-8")
+    print(f"recorded {len(entries)} figures in {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
+
+
+def megabytes(size: int) -> dict:
+    return {"text": f"{size / 1e6:.1f} MB", "value": size, "unit": "bytes"}
+
+
+def measure_sizes(pack: Path) -> dict[str, dict]:
+    """The pack as apps ship it (no ONNX graphs), with the ONNX graphs instead of the
+    pre-optimised ones, and the folder with both; bytes, shown in MB (10^6)."""
+    files = {f.name: f.stat().st_size for f in Path(pack).iterdir() if f.is_file()}
+    return {
+        "pack.shipped": megabytes(sum(n for name, n in files.items() if not name.endswith(".onnx"))),
+        "pack.onnx": megabytes(sum(n for name, n in files.items() if not name.endswith(".nnef.tar"))),
+        "pack.folder": megabytes(sum(files.values())),
+    }
+
+
+def percent(share: float) -> dict:
+    return {"text": f"{round(share * 100)}%", "value": share, "unit": "share"}
+
+
+def photo_eval_figures(out_dir: Path) -> dict[str, dict]:
+    """The outside photos' totals of scripts/evaluate-photos.sh (OUT_DIR/scores.json)."""
+    scores = json.loads((Path(out_dir) / "scores.json").read_text())["outside: all"]
+    entries = {"photos.outside.count": {"text": str(scores["images"]), "value": scores["images"], "unit": "photos"}}
+    for name in ("names", "concepts", "invented", "unsure", "precise", "head_top1", "head_top5"):
+        entries[f"photos.outside.{name}"] = percent(scores[name])
+    return entries
+
+
+def quoted(text: str) -> list[tuple[str, str]]:
+    return [(m.group(1), m.group(2)) for m in QUOTED.finditer(text)]
+
+
+def render_text(text: str, figures: dict) -> str:
+    def replace(match: re.Match) -> str:
+        key = match.group(1)
+        if key not in figures:
+            raise KeyError(f"no figure {key} in {FIGURES.name}")
+        return f"<!--fig:{key}-->{figures[key]['text']}<!--/fig-->"
+
+    return QUOTED.sub(replace, text)
+
+
+def problems(root: Path = REPO, path: Path = FIGURES) -> list[str]:
+    """Everything `check` and the test find wrong."""
+    figures = load(path)
+    found = []
+    if not figures:
+        return [f"{path} is missing or empty"]
+    digest = pack_digest(BUNDLED)
+    for key, entry in figures.items():
+        missing = [f for f in SOURCE_FIELDS if not entry.get(f)]
+        if missing:
+            found.append(f"figure {key} lacks its {', '.join(missing)}")
+        if "pack" in entry and entry["pack"] != digest:
+            found.append(f"figure {key} was measured on another pack than models/default: measure it again")
+    for doc in documents(root):
+        for key, shown in quoted(doc.read_text(encoding="utf-8")):
+            where = doc.relative_to(root)
+            if key not in figures:
+                found.append(f"{where} quotes {key}, which {path.name} lacks")
+            elif shown != figures[key]["text"]:
+                found.append(f"{where} shows {key} as {shown!r}; measured: {figures[key]['text']!r} "
+                             "(python -m lightcap.figures render)")
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    sizes = commands.add_parser("sizes", help="measure the pack's sizes and record them")
+    sizes.add_argument("--pack", type=Path, default=BUNDLED)
+    photos = commands.add_parser("photo-eval", help="record the outside photos' scores of an evaluation")
+    photos.add_argument("out_dir", type=Path)
+    photos.add_argument("--pack", type=Path, default=BUNDLED)
+    commands.add_parser("render", help="rewrite the quoted figures of every document")
+    commands.add_parser("check", help="list quoted figures that differ from the file")
+    args = parser.parse_args(argv)
+    if args.command == "sizes":
+        record(measure_sizes(args.pack), "python -m lightcap.figures sizes", args.pack)
+    elif args.command == "photo-eval":
+        record(photo_eval_figures(args.out_dir), "scripts/evaluate-photos.sh", args.pack)
+    elif args.command == "render":
+        figures = load()
+        for doc in documents():
+            text = doc.read_text(encoding="utf-8")
+            rendered = render_text(text, figures)
+            if rendered != text:
+                doc.write_text(rendered, encoding="utf-8")
+                print(f"rendered {doc.relative_to(REPO)}")
+    else:
+        found = problems()
+        for problem in found:
+            print(problem)
+        return 1 if found else 0
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
