@@ -104,8 +104,11 @@ def onnxruntime_engine(pack: Path, manifest: dict):
     load_ms = (time.perf_counter() - start) * 1e3
     cache = manifest["cache"]
 
+    # By name: a pack's vision graph may have outputs beyond the prefix (image_evidence).
+    wanted = ["prefix_keys", "prefix_values"]
+
     def run_vision(image):
-        _, _, keys, values = vision.run(None, {"image": image[None]})
+        keys, values = vision.run(wanted, {"image": image[None]})
         return keys, values
 
     def stepper(prefix):

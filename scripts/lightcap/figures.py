@@ -3,6 +3,7 @@ measure them (`docs/figures.json`), and the documents rendered from it.
 
     python -m lightcap.figures sizes [--pack models/default]       measure and record the pack's sizes
     python -m lightcap.figures photo-eval OUT_DIR [--pack PACK]    record scripts/evaluate-photos.sh's scores
+    python -m lightcap.figures bench build/bench/default.json     record scripts/bench.sh's row of the bundled pack
     python -m lightcap.figures render                              rewrite every quoted figure in the docs
     python -m lightcap.figures check                               what the test asserts, as a command
 
@@ -100,6 +101,47 @@ def photo_eval_figures(out_dir: Path) -> dict[str, dict]:
     return entries
 
 
+def milliseconds(ms: float) -> dict:
+    return {"text": f"{ms:.1f} ms", "value": ms, "unit": "ms"}
+
+
+def ratio(x: float) -> dict:
+    return {"text": f"{x:.2f}", "value": x, "unit": "ratio"}
+
+
+def bench_figures(report_path: Path) -> dict[str, dict]:
+    """The bundled pack's row of scripts/bench.sh (build/bench/default.json): lightcap's
+    medians, one thread, and their ratios to the other engines on the same images."""
+    report = json.loads(Path(report_path).read_text())
+    ours = report["lightcap"]
+    median = lambda timing: timing["median"]  # noqa: E731
+    entries = {
+        "bench.machine": {"text": machine(), "value": machine(), "unit": "machine"},
+        "bench.load_ms": milliseconds(median(ours["load_ms"])),
+        "bench.heap_loaded_mb": {"text": f"{ours['beams']['1']['heap_with_pack_mb']:.1f} MB",
+                                 "value": ours["beams"]["1"]["heap_with_pack_mb"], "unit": "MB"},
+        "bench.caption_heap_mb": {"text": f"{ours['beams']['1']['caption_heap_peak_mb']:.1f} MB",
+                                  "value": ours["beams"]["1"]["caption_heap_peak_mb"], "unit": "MB"},
+        "bench.vision_ms": milliseconds(median(ours["beams"]["1"]["vision_ms"])),
+    }
+    for beam in ("1", "5"):
+        ms = median(ours["beams"][beam]["total_ms"])
+        entries[f"bench.caption_beam{beam}_ms"] = milliseconds(ms)
+        for engine, short in (("onnxruntime", "ort"), ("onnxruntime f32", "ort_f32"), ("pytorch", "pytorch")):
+            other = report["engines"].get(engine, {})
+            steps = other.get("beams", {}).get(beam)
+            if steps:
+                # Whole captions may differ in length between engines (grounding is the core's);
+                # a decoder step and the vision graph compare like with like.
+                entries[f"bench.ratio_{short}_beam{beam}"] = ratio(ms / median(steps["total_ms"]))
+                entries[f"bench.step_ratio_{short}_beam{beam}"] = ratio(
+                    median(ours["beams"][beam]["decoder_step_ms"]) / median(steps["decoder_step_ms"]))
+            if beam == "1" and "vision_ms" in other:
+                entries[f"bench.vision_ratio_{short}"] = ratio(median(ours["beams"]["1"]["vision_ms"]) /
+                                                               median(other["vision_ms"]))
+    return entries
+
+
 def quoted(text: str) -> list[tuple[str, str]]:
     return [(m.group(1), m.group(2)) for m in QUOTED.finditer(text)]
 
@@ -146,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     photos = commands.add_parser("photo-eval", help="record the outside photos' scores of an evaluation")
     photos.add_argument("out_dir", type=Path)
     photos.add_argument("--pack", type=Path, default=BUNDLED)
+    bench = commands.add_parser("bench", help="record the bundled pack's benchmark (build/bench/default.json)")
+    bench.add_argument("report", type=Path)
+    bench.add_argument("--pack", type=Path, default=BUNDLED)
     commands.add_parser("render", help="rewrite the quoted figures of every document")
     commands.add_parser("check", help="list quoted figures that differ from the file")
     args = parser.parse_args(argv)
@@ -153,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         record(measure_sizes(args.pack), "python -m lightcap.figures sizes", args.pack)
     elif args.command == "photo-eval":
         record(photo_eval_figures(args.out_dir), "scripts/evaluate-photos.sh", args.pack)
+    elif args.command == "bench":
+        record(bench_figures(args.report), "scripts/bench.sh", args.pack)
     elif args.command == "render":
         figures = load()
         for doc in documents():
