@@ -29,6 +29,7 @@ grep -q '"nnef"' build/packs/lightcap-rn50/manifest.json ||
     "$py" -m lightcap.nnef_form build/packs/lightcap-rn50 --cli "$lightcap"
 "$py" -m lightcap.bench --pack build/packs/lightcap-rn50 --torch-config lightcap-rn50 --lightcap "$lightcap" \
     --runs "$runs" --images "${images[@]}" --json build/bench/lightcap-rn50.json
+"$py" -m lightcap.figures bench build/bench/lightcap-rn50.json --prefix bench.rn50 --no-pack
 echo
 # The default pack's PyTorch model and its float32 twin are rebuilt from the pack itself
 # (lightcap.from_pack: the int8 weights dequantized, the numbers an onnxruntime user of the
@@ -52,6 +53,7 @@ f32_pack=${DEFAULT_F32_PACK:-$(dirname "$DEFAULT_CHECKPOINT")/pack-f32}
     --lightcap "$lightcap" --runs "$runs" --images "${images[@]}" --json build/bench/default.json
 # The bundled pack's figures the docs quote (docs/figures.json; then python -m lightcap.figures render).
 "$py" -m lightcap.figures bench build/bench/default.json
+"$py" -m lightcap.figures phone build/bench/default.json
 echo
 # A 12-megapixel JPEG: decode (at reduced scale), preprocessing and the heap they need.
 if [ ! -f build/bench/photo-12mp.jpg ]; then
@@ -60,3 +62,10 @@ if [ ! -f build/bench/photo-12mp.jpg ]; then
 fi
 "$lightcap" bench --pack models/default --beams 1 --runs "$runs" --loads 1 build/bench/photo-12mp.jpg \
     --json build/bench/photo-12mp.json
+"$py" -m lightcap.figures cli-bench build/bench/photo-12mp.json --prefix bench.photo12mp \
+    --command "lightcap bench --pack models/default --beams 1 build/bench/photo-12mp.jpg (scripts/bench.sh)"
+# float16, as phones with ARMv8.2 FP16 run it (emulated where the CPU lacks it: memory is what counts here).
+"$lightcap" bench --pack models/default --precision f16 --beams 1 --runs "$runs" --loads 1 "${images[@]}" \
+    --json build/bench/default-f16.json
+"$py" -m lightcap.figures cli-bench build/bench/default-f16.json --prefix bench.f16 \
+    --command "lightcap bench --pack models/default --precision f16 --beams 1 (scripts/bench.sh)"

@@ -4,6 +4,7 @@ measure them (`docs/figures.json`), and the documents rendered from it.
     python -m lightcap.figures sizes [--pack models/default]       measure and record the pack's sizes
     python -m lightcap.figures photo-eval OUT_DIR [--pack PACK]    record scripts/evaluate-photos.sh's scores
     python -m lightcap.figures bench build/bench/default.json     record scripts/bench.sh's row of the bundled pack
+    python -m lightcap.figures phone build/bench/default.json     a phone core's caption, estimated from it
     python -m lightcap.figures render                              rewrite every quoted figure in the docs
     python -m lightcap.figures check                               what the test asserts, as a command
 
@@ -109,7 +110,7 @@ def ratio(x: float) -> dict:
     return {"text": f"{x:.2f}", "value": x, "unit": "ratio"}
 
 
-def bench_figures(report_path: Path) -> dict[str, dict]:
+def bench_figures(report_path: Path, prefix: str = "bench") -> dict[str, dict]:
     """The bundled pack's row of scripts/bench.sh (build/bench/default.json): lightcap's
     medians, one thread, and their ratios to the other engines on the same images."""
     report = json.loads(Path(report_path).read_text())
@@ -117,6 +118,8 @@ def bench_figures(report_path: Path) -> dict[str, dict]:
     median = lambda timing: timing["median"]  # noqa: E731
     entries = {
         "bench.machine": {"text": machine(), "value": machine(), "unit": "machine"},
+        "bench.vision_gflop": {"text": f"{report['vision_gflop']:.2f} GFLOP", "value": report["vision_gflop"],
+                               "unit": "GFLOP"},
         "bench.load_ms": milliseconds(median(ours["load_ms"])),
         "bench.heap_loaded_mb": {"text": f"{ours['beams']['1']['heap_with_pack_mb']:.1f} MB",
                                  "value": ours["beams"]["1"]["heap_with_pack_mb"], "unit": "MB"},
@@ -139,7 +142,56 @@ def bench_figures(report_path: Path) -> dict[str, dict]:
             if beam == "1" and "vision_ms" in other:
                 entries[f"bench.vision_ratio_{short}"] = ratio(median(ours["beams"]["1"]["vision_ms"]) /
                                                                median(other["vision_ms"]))
-    return entries
+    return {prefix + key.removeprefix("bench"): entry for key, entry in entries.items()}
+
+
+def cli_bench_figures(report_path: Path, prefix: str) -> dict[str, dict]:
+    """A `lightcap bench --beams 1 --json` report: heap, a beam-1 caption and its parts."""
+    report = json.loads(Path(report_path).read_text())
+    beam = report["beams"]["1"]
+    median = lambda timing: timing["median"]  # noqa: E731
+    megabytes_of = lambda mb: {"text": f"{mb:.1f} MB", "value": mb, "unit": "MB"}  # noqa: E731
+    return {
+        f"{prefix}.heap_loaded_mb": megabytes_of(beam["heap_with_pack_mb"]),
+        f"{prefix}.caption_heap_mb": megabytes_of(beam["caption_heap_peak_mb"]),
+        f"{prefix}.heap_peak_loading_mb": megabytes_of(report["heap_peak_while_loading_mb"]),
+        f"{prefix}.caption_beam1_ms": milliseconds(median(beam["total_ms"])),
+        f"{prefix}.decode_ms": milliseconds(median(beam["decode_ms"])),
+    }
+
+
+# The phone the estimate is for, and what it assumes (docs/performance.md, "On a phone").
+PHONE = {
+    "core": "Cortex-A78-class big core at 2.4 GHz",
+    # ARMv8.2 FP16: two 128-bit FMA pipes, 8 half-precision lanes each, 2 FLOP per FMA.
+    "peak_gflops_f16": 2.4 * 2 * 8 * 2,
+    # What one core streams from memory, for the decoder's weights each step.
+    "bandwidth_gb_s": 15.0,
+}
+
+
+def phone_figures(report_path: Path) -> dict[str, dict]:
+    """A beam-1 caption on a phone core, from the pack as it is: the vision graph's
+    measured FLOPs at the share of peak tract reaches here; the decoder's measured time
+    scaled by the ratio of peaks (its steps are small and overhead-bound), checked against
+    the bytes of weights (float16) it reads each step at the assumed bandwidth."""
+    report = json.loads(Path(report_path).read_text())
+    ours = report["lightcap"]["beams"]["1"]
+    here_peak = report["cpu_peak"]["gflops"]
+    efficiency = report["vision_gflops_achieved"]["lightcap"] / here_peak
+    vision_ms = report["vision_gflop"] / (PHONE["peak_gflops_f16"] * efficiency) * 1e3
+    decoder_bytes = sum(t["bytes"] for t in report["lightcap"]["constants"]["tensors"] if t["graph"] == "decoder") / 2
+    steps = ours["text_ms"]["median"] / ours["decoder_step_ms"]["median"]
+    step_ms = max(ours["decoder_step_ms"]["median"] * here_peak / PHONE["peak_gflops_f16"],
+                  decoder_bytes / (PHONE["bandwidth_gb_s"] * 1e9) * 1e3)
+    caption_ms = vision_ms + steps * step_ms + ours["preprocess_ms"]["median"] + ours["decode_ms"]["median"]
+    return {
+        "phone.vision_ms": milliseconds(vision_ms),
+        "phone.step_ms": milliseconds(step_ms),
+        "phone.caption_beam1_ms": {"text": f"{round(caption_ms, -1):.0f} ms", "value": caption_ms, "unit": "ms"},
+        "phone.efficiency": percent(efficiency),
+        "phone.decoder_mb_per_step": {"text": f"{decoder_bytes / 1e6:.1f} MB", "value": decoder_bytes, "unit": "bytes"},
+    }
 
 
 def quoted(text: str) -> list[tuple[str, str]]:
@@ -191,6 +243,15 @@ def main(argv: list[str] | None = None) -> int:
     bench = commands.add_parser("bench", help="record the bundled pack's benchmark (build/bench/default.json)")
     bench.add_argument("report", type=Path)
     bench.add_argument("--pack", type=Path, default=BUNDLED)
+    bench.add_argument("--prefix", default="bench", help="key prefix (another pack than the bundled one: "
+                       "bench.rn50 with --no-pack)")
+    bench.add_argument("--no-pack", action="store_true", help="the report is of a pack other than models/default")
+    cli = commands.add_parser("cli-bench", help="record a `lightcap bench --json` report of the bundled pack")
+    cli.add_argument("report", type=Path)
+    cli.add_argument("--prefix", required=True, help="e.g. bench.f16, bench.photo12mp")
+    cli.add_argument("--command", dest="command_line", required=True, help="the command that wrote the report")
+    phone = commands.add_parser("phone", help="estimate a phone core's caption from the bundled pack's bench")
+    phone.add_argument("report", type=Path)
     commands.add_parser("render", help="rewrite the quoted figures of every document")
     commands.add_parser("check", help="list quoted figures that differ from the file")
     args = parser.parse_args(argv)
@@ -199,7 +260,12 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "photo-eval":
         record(photo_eval_figures(args.out_dir), "scripts/evaluate-photos.sh", args.pack)
     elif args.command == "bench":
-        record(bench_figures(args.report), "scripts/bench.sh", args.pack)
+        record(bench_figures(args.report, args.prefix), "scripts/bench.sh", None if args.no_pack else args.pack)
+    elif args.command == "cli-bench":
+        record(cli_bench_figures(args.report, args.prefix), args.command_line, BUNDLED)
+    elif args.command == "phone":
+        record(phone_figures(args.report), f"python -m lightcap.figures phone (from scripts/bench.sh; {PHONE['core']})",
+               BUNDLED)
     elif args.command == "render":
         figures = load()
         for doc in documents():
