@@ -22,6 +22,9 @@ arm=target/$target/release/lightcap
 aarch64-linux-gnu-strip -o "$out/liblightcap_ffi-aarch64.so" "target/$target/release/liblightcap_ffi.so"
 echo "aarch64 release library (no ONNX front end): $(du -k "target/$target/release/liblightcap_ffi.so" | cut -f1) KiB," \
     "stripped $(du -k "$out/liblightcap_ffi-aarch64.so" | cut -f1) KiB"
+# The closest this machine gets to the Android .so: a figure the docs quote (docs/figures.json).
+PYTHONPATH=scripts .venv/bin/python -m lightcap.figures library "$out/liblightcap_ffi-aarch64.so" \
+    --key library.aarch64 --command "scripts/bench-aarch64.sh (release, no ONNX front end, stripped)"
 
 run_arm() { qemu-aarch64 -L /usr/aarch64-linux-gnu "$arm" "$@"; }
 # Image and caption words only: scores differ in the last digits between the two

@@ -5,6 +5,7 @@ measure them (`docs/figures.json`), and the documents rendered from it.
     python -m lightcap.figures photo-eval OUT_DIR [--pack PACK]    record scripts/evaluate-photos.sh's scores
     python -m lightcap.figures bench build/bench/default.json     record scripts/bench.sh's row of the bundled pack
     python -m lightcap.figures phone build/bench/default.json     a phone core's caption, estimated from it
+    python -m lightcap.figures library FILE --key K --command C   record a built library's size
     python -m lightcap.figures render                              rewrite every quoted figure in the docs
     python -m lightcap.figures check                               what the test asserts, as a command
 
@@ -252,6 +253,10 @@ def main(argv: list[str] | None = None) -> int:
     cli.add_argument("--command", dest="command_line", required=True, help="the command that wrote the report")
     phone = commands.add_parser("phone", help="estimate a phone core's caption from the bundled pack's bench")
     phone.add_argument("report", type=Path)
+    library = commands.add_parser("library", help="record a built library's size (KiB, stripped)")
+    library.add_argument("file", type=Path)
+    library.add_argument("--key", required=True, help="e.g. library.aarch64")
+    library.add_argument("--command", dest="command_line", required=True, help="the command that built it")
     commands.add_parser("render", help="rewrite the quoted figures of every document")
     commands.add_parser("check", help="list quoted figures that differ from the file")
     args = parser.parse_args(argv)
@@ -266,6 +271,10 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "phone":
         record(phone_figures(args.report), f"python -m lightcap.figures phone (from scripts/bench.sh; {PHONE['core']})",
                BUNDLED)
+    elif args.command == "library":
+        kib = args.file.stat().st_size / 1024
+        record({args.key: {"text": f"{kib:,.0f} KiB", "value": args.file.stat().st_size, "unit": "bytes"}},
+               args.command_line, None)
     elif args.command == "render":
         figures = load()
         for doc in documents():
