@@ -36,6 +36,10 @@ pub(crate) struct BenchArgs {
     /// Load the ONNX graphs even where the pack has the pre-optimised (NNEF) form.
     #[arg(long)]
     onnx_graphs: bool,
+    /// Also time every node of the vision graph on the first image (`--runs` times):
+    /// time, GFLOP and GFLOP/s per operator kind and for the slowest nodes.
+    #[arg(long)]
+    profile: bool,
 }
 
 /// Median, 90th percentile, minimum and maximum of some durations, in milliseconds.
@@ -178,8 +182,18 @@ pub(crate) fn run(args: &BenchArgs, pack: &Path) -> Result<ExitCode, String> {
     }
     let constants = print_constants(&captioner, heap_with_loaded_pack);
     let load_stages = print_load_stages(&captioner);
+    let vision_profile = match args.profile {
+        true => {
+            let profile = captioner
+                .profile_vision(ImageInput::Encoded(&images[0].1), args.runs)
+                .map_err(|e| e.to_string())?;
+            crate::profile::print_profile(&profile)
+        }
+        false => Value::Null,
+    };
     if let Some(path) = &args.json {
         let report = json!({
+            "vision_profile": vision_profile,
             "constants": constants, "load_stages_ms": load_stages,
             "pack": pack, "model": captioner.manifest().model.name,
             "images": args.images, "runs": args.runs, "threads": 1,

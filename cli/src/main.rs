@@ -11,6 +11,7 @@ use std::process::ExitCode;
 mod bench;
 mod export_nnef;
 mod heap_meter;
+mod profile;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};

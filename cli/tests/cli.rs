@@ -119,3 +119,42 @@ fn info_describes_the_pack() {
     assert!(out.status.success());
     assert!(text(&out.stdout).contains("concepts:"));
 }
+
+#[test]
+fn bench_profile_times_every_vision_node_and_sums_them_by_kind() {
+    let json = std::env::temp_dir().join(format!("lightcap-profile-{}.json", std::process::id()));
+    let out = lightcap(&[
+        "bench",
+        "--profile",
+        "--beams",
+        "1",
+        "--runs",
+        "1",
+        "--loads",
+        "1",
+        "--json",
+        json.to_str().unwrap(),
+        "tests/images/small.png",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("vision graph by operator kind"));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    std::fs::remove_file(&json).ok();
+    let profile = &report["vision_profile"];
+    let nodes = profile["nodes"].as_array().unwrap();
+    let kinds = profile["kinds"].as_array().unwrap();
+    // Every node is in one kind's total, and the convolutions and matrix products carry
+    // the graph's operations.
+    let counted: u64 = kinds.iter().map(|k| k["nodes"].as_u64().unwrap()).sum();
+    assert_eq!(counted as usize, nodes.len());
+    let flops: f64 = nodes.iter().map(|n| n["flops"].as_f64().unwrap()).sum();
+    assert!(
+        flops > 1e8,
+        "{flops} FLOP for EfficientNet-Lite0 and the fusion layers"
+    );
+    assert!(
+        nodes.iter().any(|n| n["kind"] == "DepthWiseConv"),
+        "no depthwise convolution profiled"
+    );
+    assert!(nodes.iter().all(|n| n["ms"].as_f64().unwrap() >= 0.0));
+}

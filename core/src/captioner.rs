@@ -17,6 +17,7 @@ use crate::pack::{LoadedPack, PackFiles, Plan};
 use crate::panic_guard::catch_panic;
 use crate::phrasing::agree_articles;
 use crate::preprocess::{self, ImageInput};
+use crate::profile::{self, GraphProfile};
 use crate::vocabulary::DecoderVocabulary;
 
 /// A model pack loaded and ready to caption.
@@ -295,6 +296,26 @@ impl Captioner {
         let vision = self.run_vision(preprocess::to_model_input(&decoded, size))?;
         let row = self.stepper(&vision)?.step(&[self.vocabulary.cls])?;
         Ok(self.vocabulary.to_tokenizer_row(row))
+    }
+
+    /// The vision graph on `image`, every node of its optimised plan timed over `runs`
+    /// evaluations (after one untimed), with the operations tract's cost model gives it:
+    /// where the graph's time goes on this CPU (`lightcap bench --profile`).
+    pub fn profile_vision(&self, image: ImageInput<'_>, runs: usize) -> Result<GraphProfile> {
+        let size = self.pack.manifest.image.size;
+        let decoded = preprocess::decode(image, crate::DEFAULT_MAX_IMAGE_PIXELS, size)?;
+        let pixels = preprocess::to_model_input(&decoded, size);
+        let image =
+            Tensor::from_shape(&[1, 3, size, size], &pixels).map_err(|e| Error::Inference {
+                graph: "vision",
+                message: format!("{e:#}"),
+            })?;
+        profile::profile_plan(
+            &self.pack.vision,
+            tvec![image.into_tvalue()],
+            runs.max(1),
+            "vision",
+        )
     }
 
     /// A decoder stepper over this image's prefix cache (shared, not copied).

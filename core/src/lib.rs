@@ -44,6 +44,7 @@ mod phrasing;
 mod precision;
 mod prepack;
 mod preprocess;
+mod profile;
 mod vocabulary;
 mod wordpiece;
 
@@ -55,6 +56,7 @@ pub use options::{CaptionOptions, DEFAULT_MAX_IMAGE_PIXELS, MAX_BEAM_SIZE};
 pub use pack::PackFiles;
 pub use precision::{Precision, cpu_has_native_float16};
 pub use preprocess::{ImageInput, PixelFormat, RawFrame};
+pub use profile::{GraphProfile, KindTotal, OpTiming};
 
 /// Preprocess an image exactly as `caption` does: [3, size, size] RGB planes in
 /// [0, 1]. Public for parity tests and for apps that want to show the model's view.
