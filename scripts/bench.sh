@@ -69,3 +69,10 @@ fi
     --json build/bench/default-f16.json
 "$py" -m lightcap.figures cli-bench build/bench/default-f16.json --prefix bench.f16 \
     --command "lightcap bench --pack models/default --precision f16 --beams 1 (scripts/bench.sh)"
+# Where the vision graph's time goes, per operator kind (lightcap bench --profile).
+"$lightcap" bench --pack models/default --profile --beams 1 --runs "$runs" --loads 1 "${images[@]}" \
+    --json build/bench/profile-default.json | sed -n '/by operator kind/,$p'
+"$py" -m lightcap.figures profile build/bench/profile-default.json --prefix profile
+"$lightcap" bench --pack build/packs/lightcap-rn50 --profile --beams 1 --runs "$runs" --loads 1 "${images[@]}" \
+    --json build/bench/profile-rn50.json | sed -n '/by operator kind/,$p'
+"$py" -m lightcap.figures profile build/bench/profile-rn50.json --prefix profile.rn50 --no-pack

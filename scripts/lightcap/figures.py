@@ -5,6 +5,7 @@ measure them (`docs/figures.json`), and the documents rendered from it.
     python -m lightcap.figures photo-eval OUT_DIR [--pack PACK]    record scripts/evaluate-photos.sh's scores
     python -m lightcap.figures bench build/bench/default.json     record scripts/bench.sh's row of the bundled pack
     python -m lightcap.figures phone build/bench/default.json     a phone core's caption, estimated from it
+    python -m lightcap.figures profile REPORT [--prefix P]        record a vision-graph profile's shares
     python -m lightcap.figures library FILE --key K --command C   record a built library's size
     python -m lightcap.figures render                              rewrite every quoted figure in the docs
     python -m lightcap.figures check                               what the test asserts, as a command
@@ -195,6 +196,24 @@ def phone_figures(report_path: Path) -> dict[str, dict]:
     }
 
 
+def profile_figures(report_path: Path, prefix: str) -> dict[str, dict]:
+    """`lightcap bench --profile --json`: each operator kind's share of the vision graph's
+    time and its GFLOP/s, for the kinds that take the most time."""
+    profile = json.loads(Path(report_path).read_text())["vision_profile"]
+    total = profile["total_ms"]
+    entries = {f"{prefix}.vision_nodes_ms": milliseconds(total)}
+    names = {"DepthWiseConv": "depthwise", "OptMatMul": "matmul", "Softmax": "softmax", "OptMatMulPack": "pack"}
+    for kind in profile["kinds"]:
+        short = names.get(kind["kind"])
+        if short is None:
+            continue
+        entries[f"{prefix}.{short}_share"] = percent(kind["ms"] / total)
+        if kind["flops"] > 0:
+            rate = kind["flops"] / kind["ms"] / 1e6
+            entries[f"{prefix}.{short}_gflops"] = {"text": f"{rate:.1f} GFLOP/s", "value": rate, "unit": "GFLOP/s"}
+    return entries
+
+
 def quoted(text: str) -> list[tuple[str, str]]:
     return [(m.group(1), m.group(2)) for m in QUOTED.finditer(text)]
 
@@ -257,6 +276,10 @@ def main(argv: list[str] | None = None) -> int:
     library.add_argument("file", type=Path)
     library.add_argument("--key", required=True, help="e.g. library.aarch64")
     library.add_argument("--command", dest="command_line", required=True, help="the command that built it")
+    prof = commands.add_parser("profile", help="record a `lightcap bench --profile --json` report")
+    prof.add_argument("report", type=Path)
+    prof.add_argument("--prefix", default="profile")
+    prof.add_argument("--no-pack", action="store_true", help="the report is of a pack other than models/default")
     commands.add_parser("render", help="rewrite the quoted figures of every document")
     commands.add_parser("check", help="list quoted figures that differ from the file")
     args = parser.parse_args(argv)
@@ -275,6 +298,9 @@ def main(argv: list[str] | None = None) -> int:
         kib = args.file.stat().st_size / 1024
         record({args.key: {"text": f"{kib:,.0f} KiB", "value": args.file.stat().st_size, "unit": "bytes"}},
                args.command_line, None)
+    elif args.command == "profile":
+        record(profile_figures(args.report, args.prefix), "lightcap bench --profile (scripts/bench.sh)",
+               None if args.no_pack else BUNDLED)
     elif args.command == "render":
         figures = load()
         for doc in documents():
