@@ -20,8 +20,8 @@ cargo build --release --quiet -p lightcap-ffi --no-default-features --target "$t
 cargo build --workspace --quiet
 arm=target/$target/release/lightcap
 aarch64-linux-gnu-strip -o "$out/liblightcap_ffi-aarch64.so" "target/$target/release/liblightcap_ffi.so"
-echo "aarch64 release library (no ONNX front end): $(du -k "target/$target/release/liblightcap_ffi.so" | cut -f1) KiB," \
-    "stripped $(du -k "$out/liblightcap_ffi-aarch64.so" | cut -f1) KiB"
+echo "aarch64 release library (no ONNX front end): $(du -k --apparent-size "target/$target/release/liblightcap_ffi.so" | cut -f1) KiB," \
+    "stripped $(du -k --apparent-size "$out/liblightcap_ffi-aarch64.so" | cut -f1) KiB"
 # The closest this machine gets to the Android .so: a figure the docs quote (docs/figures.json).
 PYTHONPATH=scripts .venv/bin/python -m lightcap.figures library "$out/liblightcap_ffi-aarch64.so" \
     --key library.aarch64 --command "scripts/bench-aarch64.sh (release, no ONNX front end, stripped)"
