@@ -304,18 +304,8 @@ impl Captioner {
     pub fn profile_vision(&self, image: ImageInput<'_>, runs: usize) -> Result<GraphProfile> {
         let size = self.pack.manifest.image.size;
         let decoded = preprocess::decode(image, crate::DEFAULT_MAX_IMAGE_PIXELS, size)?;
-        let pixels = preprocess::to_model_input(&decoded, size);
-        let image =
-            Tensor::from_shape(&[1, 3, size, size], &pixels).map_err(|e| Error::Inference {
-                graph: "vision",
-                message: format!("{e:#}"),
-            })?;
-        profile::profile_plan(
-            &self.pack.vision,
-            tvec![image.into_tvalue()],
-            runs.max(1),
-            "vision",
-        )
+        let image = self.vision_input(preprocess::to_model_input(&decoded, size))?;
+        profile::profile_plan(&self.pack.vision, tvec![image], runs.max(1), "vision")
     }
 
     /// A decoder stepper over this image's prefix cache (shared, not copied).
@@ -328,14 +318,20 @@ impl Captioner {
         )
     }
 
-    fn run_vision(&self, pixels: Vec<f32>) -> Result<VisionOutput> {
-        let fail = |e: TractError| Error::Inference {
-            graph: "vision",
-            message: format!("{e:#}"),
-        };
+    /// The vision graph's input: the preprocessed pixels as a [1, 3, size, size] tensor.
+    fn vision_input(&self, pixels: Vec<f32>) -> Result<TValue> {
         let size = self.pack.manifest.image.size;
-        let image = Tensor::from_shape(&[1, 3, size, size], &pixels).map_err(fail)?;
-        let mut outputs = run_plan(&self.pack.vision, tvec![image.into_tvalue()], "vision")?;
+        let image = Tensor::from_shape(&[1, 3, size, size], &pixels).map_err(vision_error)?;
+        Ok(image.into_tvalue())
+    }
+
+    fn run_vision(&self, pixels: Vec<f32>) -> Result<VisionOutput> {
+        let fail = vision_error;
+        let mut outputs = run_plan(
+            &self.pack.vision,
+            tvec![self.vision_input(pixels)?],
+            "vision",
+        )?;
         let prefix_values = outputs
             .pop()
             .expect("the contract has 4 or 5 vision outputs");
@@ -411,6 +407,13 @@ fn run_plan(plan: &Plan, inputs: TVec<TValue>, graph: &'static str) -> Result<TV
     catch_panic(|| plan.run(inputs))
         .map_err(inference)?
         .map_err(|e| inference(format!("{e:#}")))
+}
+
+fn vision_error(e: TractError) -> Error {
+    Error::Inference {
+        graph: "vision",
+        message: format!("{e:#}"),
+    }
 }
 
 fn decoder_error(e: TractError) -> Error {
