@@ -91,6 +91,15 @@ def measure_sizes(pack: Path) -> dict[str, dict]:
     }
 
 
+def heap(mb: float) -> dict:
+    """Heap as `lightcap bench` reports it: MB of 2^20 bytes (pack sizes are 10^6)."""
+    return {"text": f"{mb:.1f} MB", "value": mb, "unit": "MB"}
+
+
+def median(timing: dict) -> float:
+    return timing["median"]
+
+
 def percent(share: float) -> dict:
     return {"text": f"{round(share * 100)}%", "value": share, "unit": "share"}
 
@@ -117,16 +126,13 @@ def bench_figures(report_path: Path, prefix: str = "bench") -> dict[str, dict]:
     medians, one thread, and their ratios to the other engines on the same images."""
     report = json.loads(Path(report_path).read_text())
     ours = report["lightcap"]
-    median = lambda timing: timing["median"]  # noqa: E731
     entries = {
         "bench.machine": {"text": machine(), "value": machine(), "unit": "machine"},
         "bench.vision_gflop": {"text": f"{report['vision_gflop']:.2f} GFLOP", "value": report["vision_gflop"],
                                "unit": "GFLOP"},
         "bench.load_ms": milliseconds(median(ours["load_ms"])),
-        "bench.heap_loaded_mb": {"text": f"{ours['beams']['1']['heap_with_pack_mb']:.1f} MB",
-                                 "value": ours["beams"]["1"]["heap_with_pack_mb"], "unit": "MB"},
-        "bench.caption_heap_mb": {"text": f"{ours['beams']['1']['caption_heap_peak_mb']:.1f} MB",
-                                  "value": ours["beams"]["1"]["caption_heap_peak_mb"], "unit": "MB"},
+        "bench.heap_loaded_mb": heap(ours["beams"]["1"]["heap_with_pack_mb"]),
+        "bench.caption_heap_mb": heap(ours["beams"]["1"]["caption_heap_peak_mb"]),
         "bench.vision_ms": milliseconds(median(ours["beams"]["1"]["vision_ms"])),
     }
     for beam in ("1", "5"):
@@ -151,12 +157,10 @@ def cli_bench_figures(report_path: Path, prefix: str) -> dict[str, dict]:
     """A `lightcap bench --beams 1 --json` report: heap, a beam-1 caption and its parts."""
     report = json.loads(Path(report_path).read_text())
     beam = report["beams"]["1"]
-    median = lambda timing: timing["median"]  # noqa: E731
-    megabytes_of = lambda mb: {"text": f"{mb:.1f} MB", "value": mb, "unit": "MB"}  # noqa: E731
     return {
-        f"{prefix}.heap_loaded_mb": megabytes_of(beam["heap_with_pack_mb"]),
-        f"{prefix}.caption_heap_mb": megabytes_of(beam["caption_heap_peak_mb"]),
-        f"{prefix}.heap_peak_loading_mb": megabytes_of(report["heap_peak_while_loading_mb"]),
+        f"{prefix}.heap_loaded_mb": heap(beam["heap_with_pack_mb"]),
+        f"{prefix}.caption_heap_mb": heap(beam["caption_heap_peak_mb"]),
+        f"{prefix}.heap_peak_loading_mb": heap(report["heap_peak_while_loading_mb"]),
         f"{prefix}.caption_beam1_ms": milliseconds(median(beam["total_ms"])),
         f"{prefix}.decode_ms": milliseconds(median(beam["decode_ms"])),
     }
@@ -183,10 +187,10 @@ def phone_figures(report_path: Path) -> dict[str, dict]:
     efficiency = report["vision_gflops_achieved"]["lightcap"] / here_peak
     vision_ms = report["vision_gflop"] / (PHONE["peak_gflops_f16"] * efficiency) * 1e3
     decoder_bytes = sum(t["bytes"] for t in report["lightcap"]["constants"]["tensors"] if t["graph"] == "decoder") / 2
-    steps = ours["text_ms"]["median"] / ours["decoder_step_ms"]["median"]
-    step_ms = max(ours["decoder_step_ms"]["median"] * here_peak / PHONE["peak_gflops_f16"],
+    steps = median(ours["text_ms"]) / median(ours["decoder_step_ms"])
+    step_ms = max(median(ours["decoder_step_ms"]) * here_peak / PHONE["peak_gflops_f16"],
                   decoder_bytes / (PHONE["bandwidth_gb_s"] * 1e9) * 1e3)
-    caption_ms = vision_ms + steps * step_ms + ours["preprocess_ms"]["median"] + ours["decode_ms"]["median"]
+    caption_ms = vision_ms + steps * step_ms + median(ours["preprocess_ms"]) + median(ours["decode_ms"])
     return {
         "phone.vision_ms": milliseconds(vision_ms),
         "phone.step_ms": milliseconds(step_ms),
