@@ -14,9 +14,14 @@ Each entry: `text` (as the docs print it), `value` and `unit`, the `command` tha
 it, the `machine` and `date`, and `pack` (the sha256 of the measured pack's manifest,
 which lists every file's checksum). A document quotes a figure as
 `<!--fig:KEY-->18.6 MB<!--/fig-->`: invisible when rendered, and `render` replaces what
-lies between with the entry's text. scripts/tests/test_figures.py fails when a quoted
-figure differs from the file, names a key the file lacks, or an entry lacks its source,
-and when an entry measured a pack other than the bundled one.
+lies between with the entry's text (a table is quoted the same way, the markers on lines
+of their own). scripts/tests/test_figures.py fails when a quoted figure differs from the
+file, names a key the file lacks, or an entry lacks its source, and when an entry
+measured a pack other than the bundled one; and when a document states a figure outside
+a quote (a number with a unit of measurement: 12.5 ms, 18.6 MB, 58%, 1.53x) that
+NOT_MEASURED does not list as a limit, target, setting, sum or someone else's result.
+Entries copied from the history rather than written by a command name the commit that
+first stated them (`transcribed_from`).
 """
 
 from __future__ import annotations
@@ -33,8 +38,67 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 FIGURES = REPO / "docs" / "figures.json"
 BUNDLED = REPO / "models" / "default"
-QUOTED = re.compile(r"<!--fig:([\w.-]+)-->(.*?)<!--/fig-->", re.S)
+# The whitespace around a quoted text is kept as written: a table's markers sit on lines of
+# their own, with a blank line before the closing one so that the table ends there.
+QUOTED = re.compile(r"<!--fig:([\w.-]+)-->(\s*)(.*?)(\s*)<!--/fig-->", re.S)
 SOURCE_FIELDS = ("text", "command", "machine", "date")
+
+# A number (1,234.5) and a unit of measurement, possibly across a line break. A ratio's x
+# sits on its number (1.53x): "7 x 7 x 1280" and "4032 x 3024" are shapes. A bare s
+# (seconds) needs a space before it, so that "the 1990s" is no figure.
+FIGURE = re.compile(
+    r"(?<![\w.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    r"(?:(?P<ratio>[x×])(?![\w×])"
+    r"|(?P<gap>[ \t\u00a0]*(?:\n[ \t]*)?|&nbsp;)"
+    r"(?P<unit>GFLOP/s|TFLOP/s|GFLOPs|GFLOP|GB/s|MB/s|KiB|MiB|GiB|kB|KB|MB|GB|TB|ms|µs|μs|ns|"
+    r"seconds?|minutes?|min|hours?|days?|s|%|CIDEr-D|CIDEr|BLEU-4|fps|FPS)(?![\w/]))")
+NEEDS_GAP = {"s"}
+FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+# A code span may wrap onto the next line, never past a paragraph.
+CODE_SPAN = re.compile(r"(`+)(?!`)(?:(?!\n[ \t]*\n).)+?(?<!`)\1(?!`)", re.S)
+LINK_TARGET = re.compile(r"\]\([^)]*\)|<https?://[^>]*>|https?://\S+|\b(?:src|href)=\"[^\"]*\"")
+COMMENT = re.compile(r"<!--.*?-->", re.S)
+# History: the changelog records what was measured when, by version and date; its figures
+# describe packs and code that have since changed, so only its quotes are checked.
+HISTORY = ("CHANGELOG.md",)
+
+# Figures the documents state that no command here measures, and why: limits and targets,
+# settings, arithmetic, assumptions and the results of others. Each lists the phrases as the
+# documents print them (line breaks as spaces); a figure inside one is not asked for a
+# source. A measured figure belongs in docs/figures.json, quoted, not here.
+NOT_MEASURED = {
+    "a target or limit the project sets itself, not a result": [
+        "at most 20 MB for the int8 pack as shipped",
+        "CI must finish in 90 minutes",
+        "A 10 MB library.",
+        "10 MB needs an NNEF reader",
+        "captions naming the object for 60% of photos and for at least as many as the head's top-1, "
+        "top-5 concepts for 75% and at least the head's top-5, at most 10% invented, at most 25% of "
+        "photos and at least 90% of non-photos unsure",
+        "the lowest at which the leading sure concept names 75%",
+        "the lowest at which the leading sure concept names the photo's label 75% of the time",
+    ],
+    "a limit in code (the core's file-size limit, tract's constant folding)": [
+        "or a file over 256 MiB",
+        "tract folds constants only up to 4 MiB",
+    ],
+    "a training or calibration setting": [
+        "AdamW, 5% warm-up",
+        "flags the 15% of photos it is least sure of",
+    ],
+    "pixels times bytes per pixel, not a measurement": [
+        "never becomes 190 MB of pixels",
+        "a 48 MP photo: 190 MB of RGBA",
+        "a 12-megapixel PNG is 36 MB of RGB",
+        "a 1280 x 720 frame is 3.7 MB",
+    ],
+    "an assumption of the phone estimate (figures.PHONE)": [
+        "76.8 GFLOP/s peak",
+        "float16 weights a step would take at 15 GB/s",
+    ],
+    "what a damaged file asked for, found by fuzzing": ["asked tract for a 74 TB tensor"],
+    "the LightCap paper's result, not this project's": ["paper reports 188 ms for its larger model"],
+}
 
 
 def documents(root: Path = REPO) -> list[Path]:
@@ -82,13 +146,19 @@ def megabytes(size: int) -> dict:
 
 def measure_sizes(pack: Path) -> dict[str, dict]:
     """The pack as apps ship it (no ONNX graphs), with the ONNX graphs instead of the
-    pre-optimised ones, and the folder with both; bytes, shown in MB (10^6)."""
+    pre-optimised ones, the folder with both, and each graph in each form; bytes, shown
+    in MB (10^6)."""
     files = {f.name: f.stat().st_size for f in Path(pack).iterdir() if f.is_file()}
-    return {
+    sizes = {
         "pack.shipped": megabytes(sum(n for name, n in files.items() if not name.endswith(".onnx"))),
         "pack.onnx": megabytes(sum(n for name, n in files.items() if not name.endswith(".nnef.tar"))),
         "pack.folder": megabytes(sum(files.values())),
     }
+    for graph in ("vision", "decoder"):
+        for form, suffix in (("onnx", ".onnx"), ("nnef", ".nnef.tar")):
+            if graph + suffix in files:
+                sizes[f"pack.{graph}_{form}"] = megabytes(files[graph + suffix])
+    return sizes
 
 
 def heap(mb: float) -> dict:
@@ -105,11 +175,15 @@ def percent(share: float) -> dict:
 
 
 def photo_eval_figures(out_dir: Path) -> dict[str, dict]:
-    """The outside photos' totals of scripts/evaluate-photos.sh (OUT_DIR/scores.json)."""
-    scores = json.loads((Path(out_dir) / "scores.json").read_text())["outside: all"]
+    """The outside photos' totals of scripts/evaluate-photos.sh (OUT_DIR/scores.json), and
+    its whole table per source (OUT_DIR/table.md, without its title)."""
+    all_scores = json.loads((Path(out_dir) / "scores.json").read_text())
+    scores = all_scores["outside: all"]
     entries = {"photos.outside.count": {"text": str(scores["images"]), "value": scores["images"], "unit": "photos"}}
     for name in ("names", "concepts", "invented", "unsure", "precise", "head_top1", "head_top5"):
         entries[f"photos.outside.{name}"] = percent(scores[name])
+    table = [line for line in (Path(out_dir) / "table.md").read_text().splitlines() if line.startswith("|")]
+    entries["photos.table"] = {"text": "\n".join(table), "value": all_scores, "unit": "table"}
     return entries
 
 
@@ -219,21 +293,71 @@ def profile_figures(report_path: Path, prefix: str) -> dict[str, dict]:
 
 
 def quoted(text: str) -> list[tuple[str, str]]:
-    return [(m.group(1), m.group(2)) for m in QUOTED.finditer(text)]
+    return [(m.group(1), m.group(3)) for m in QUOTED.finditer(text)]
 
 
 def render_text(text: str, figures: dict) -> str:
     def replace(match: re.Match) -> str:
-        key = match.group(1)
+        key, before, _, after = match.groups()
         if key not in figures:
             raise KeyError(f"no figure {key} in {FIGURES.name}")
-        return f"<!--fig:{key}-->{figures[key]['text']}<!--/fig-->"
+        return f"<!--fig:{key}-->{before}{figures[key]['text']}{after}<!--/fig-->"
 
     return QUOTED.sub(replace, text)
 
 
-def problems(root: Path = REPO, path: Path = FIGURES) -> list[str]:
+def _blank(match: re.Match) -> str:
+    """Spaces for the match, its line breaks kept: offsets and line numbers stay put."""
+    return re.sub(r"[^\n]", " ", match.group(0))
+
+
+def prose(text: str) -> str:
+    """`text` with what states no figure of its own blanked out: quotes (checked against
+    the file instead), comments, fenced code blocks, code spans, link targets and URLs."""
+    text = COMMENT.sub(_blank, QUOTED.sub(_blank, text))
+    lines, fence = text.split("\n"), None
+    for i, line in enumerate(lines):
+        opened = FENCE.match(line)
+        if fence is None and opened:
+            fence, lines[i] = opened.group(1), " " * len(line)
+        elif fence is not None:
+            if line.strip().startswith(fence) and not line.strip().strip(fence[0]):
+                fence = None
+            lines[i] = " " * len(line)
+    text = "\n".join(lines)
+    return LINK_TARGET.sub(_blank, CODE_SPAN.sub(_blank, text))
+
+
+def _phrase(words: str) -> re.Pattern:
+    return re.compile(r"\s+".join(re.escape(word) for word in words.split()))
+
+
+def unquoted_figures(text: str, not_measured: dict[str, list[str]] | None = None) -> list[tuple[int, str]]:
+    """(line, figure) of each figure `text` states outside a quote, code and links, but
+    for those inside a phrase of `not_measured` (by default NOT_MEASURED)."""
+    not_measured = NOT_MEASURED if not_measured is None else not_measured
+    excused = [m.span() for phrases in not_measured.values() for words in phrases
+               for m in _phrase(words).finditer(text)]
+    found = []
+    for m in FIGURE.finditer(prose(text)):
+        if m.group("unit") in NEEDS_GAP and not m.group("gap"):
+            continue
+        if any(start <= m.start() and m.end() <= end for start, end in excused):
+            continue
+        found.append((text.count("\n", 0, m.start()) + 1, " ".join(m.group(0).split())))
+    return found
+
+
+def unused_phrases(texts: list[str], not_measured: dict[str, list[str]]) -> list[str]:
+    """The phrases of `not_measured` that no document prints any more."""
+    return [words for phrases in not_measured.values() for words in phrases
+            if not any(_phrase(words).search(text) for text in texts)]
+
+
+def problems(root: Path = REPO, path: Path = FIGURES,
+             not_measured: dict[str, list[str]] | None = None) -> list[str]:
     """Everything `check` and the test find wrong."""
+    not_measured = NOT_MEASURED if not_measured is None else not_measured
     figures = load(path)
     found = []
     if not figures:
@@ -245,14 +369,25 @@ def problems(root: Path = REPO, path: Path = FIGURES) -> list[str]:
             found.append(f"figure {key} lacks its {', '.join(missing)}")
         if "pack" in entry and entry["pack"] != digest:
             found.append(f"figure {key} was measured on another pack than models/default: measure it again")
+    record_name = path.relative_to(root) if path.is_relative_to(root) else path.name
+    texts = []
     for doc in documents(root):
-        for key, shown in quoted(doc.read_text(encoding="utf-8")):
-            where = doc.relative_to(root)
+        text = doc.read_text(encoding="utf-8")
+        where = doc.relative_to(root)
+        for key, shown in quoted(text):
             if key not in figures:
                 found.append(f"{where} quotes {key}, which {path.name} lacks")
             elif shown != figures[key]["text"]:
                 found.append(f"{where} shows {key} as {shown!r}; measured: {figures[key]['text']!r} "
                              "(python -m lightcap.figures render)")
+        if doc.name in HISTORY and doc.parent == root:
+            continue
+        texts.append(text)
+        for line, figure in unquoted_figures(text, not_measured):
+            found.append(f'{where}:{line}: "{figure}" is a figure with no source: quote it from '
+                         f"{record_name} or, if nothing measures it, list it in figures.NOT_MEASURED")
+    for words in unused_phrases(texts, not_measured):
+        found.append(f"figures.NOT_MEASURED lists {words!r}, which no document prints: remove it")
     return found
 
 
