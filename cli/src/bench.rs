@@ -196,6 +196,7 @@ pub(crate) fn run(args: &BenchArgs, pack: &Path) -> Result<ExitCode, String> {
             "vision_profile": vision_profile,
             "constants": constants, "load_stages_ms": load_stages,
             "pack": pack, "model": captioner.manifest().model.name,
+            "kernels": if args.pack.tract_kernels { "tract" } else { "lightcap" },
             "images": args.images, "runs": args.runs, "threads": 1,
             "load_ms": load_summary, "beams": per_beam,
             "peak_rss_mb": peak, "peak_rss_while_loading_mb": peak_while_loading,

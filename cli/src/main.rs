@@ -57,6 +57,10 @@ pub(crate) struct PackArg {
     /// Float precision to compute in (auto: float16 where the CPU has it natively).
     #[arg(long, value_enum, default_value_t = PrecisionArg::Auto)]
     precision: PrecisionArg,
+    /// Run tract's operators everywhere, not LightCap's own kernels where tract's are slow
+    /// (to measure what those save, or to rule them out).
+    #[arg(long)]
+    pub(crate) tract_kernels: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -74,7 +78,11 @@ impl PackArg {
             PrecisionArg::F32 => lightcap::Precision::Float32,
             PrecisionArg::F16 => lightcap::Precision::Float16,
         };
-        Ok(lightcap::PackFiles::read_dir(&pack_dir(self))?.with_precision(precision))
+        let files = lightcap::PackFiles::read_dir(&pack_dir(self))?.with_precision(precision);
+        Ok(match self.tract_kernels {
+            true => files.use_tract_kernels(),
+            false => files,
+        })
     }
 }
 

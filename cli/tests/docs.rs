@@ -107,10 +107,8 @@ fn examples(path: &Path) -> Vec<Example> {
                 }
                 None => false,
             };
-        } else if collecting {
-            if let Some(example) = found.last_mut() {
-                example.shown.push(line.to_string());
-            }
+        } else if collecting && let Some(example) = found.last_mut() {
+            example.shown.push(line.to_string());
         }
     }
     found

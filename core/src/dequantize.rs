@@ -146,7 +146,7 @@ fn floats(t: &TensorProto) -> Result<Vec<f32>, String> {
         return Err(format!("scale {:?} is not float32", t.name));
     }
     if !t.raw_data.is_empty() {
-        if t.raw_data.len() % 4 != 0 {
+        if !t.raw_data.len().is_multiple_of(4) {
             return Err(format!("scale {:?} has a partial float", t.name));
         }
         return Ok(t

@@ -18,7 +18,8 @@
 //! the Python exporter), its graphs from ONNX (`dequantize` folds int8 weights first) or
 //! from the pre-optimised form (`nnef`, with `int8_weight`; the `onnx` feature, on by
 //! default, adds ONNX loading and writing that form); `preprocess` turns images into
-//! the model's input; `captioner` runs the vision graph once and the decoder step per token;
+//! the model's input; `kernels` holds operators of ours that replace tract's where
+//! tract's are slow (depthwise convolutions); `captioner` runs the vision graph once and the decoder step per token;
 //! `decode` holds the greedy and beam search rules, over the decoder's own token ids
 //! (`vocabulary` maps them to the tokenizer's), and `grounding` the rules that tie a
 //! caption to the concepts the image showed; `phrasing` tidies the caption's text
@@ -35,6 +36,7 @@ mod footprint;
 mod grounding;
 mod int8_weight;
 mod jpeg;
+mod kernels;
 pub mod manifest;
 pub mod nnef;
 mod options;

@@ -39,6 +39,8 @@ pub struct PackFiles {
     onnx_graphs: bool,
     /// The float precision the graphs are made to compute in.
     precision: Precision,
+    /// Keep tract's operators where `kernels` has faster ones (to compare the two).
+    tract_kernels: bool,
 }
 
 impl PackFiles {
@@ -68,6 +70,13 @@ impl PackFiles {
     /// form (to compare the two, or to measure what the pre-optimised form saves).
     pub fn use_onnx_graphs(mut self) -> Self {
         self.onnx_graphs = true;
+        self
+    }
+
+    /// Run tract's own operators everywhere, not ours (`kernels`) where tract's are slow:
+    /// to measure what ours save, or to rule them out when something looks wrong.
+    pub fn use_tract_kernels(mut self) -> Self {
+        self.tract_kernels = true;
         self
     }
 
@@ -320,6 +329,12 @@ fn load_graph(
         }
         model
     };
+    if !files.tract_kernels && !float16 {
+        let replaced = catch_panic(|| crate::kernels::use_own_kernels(&mut model))
+            .map_err(panicked)?
+            .map_err(cannot_optimise)?;
+        stages.lap(format!("{file}: our kernels ({replaced} operators)"));
+    }
     catch_panic(|| model.optimize())
         .map_err(panicked)?
         .map_err(cannot_optimise)?;

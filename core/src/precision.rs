@@ -101,12 +101,12 @@ impl Translate<TypedFact, Box<dyn TypedOp>, TypedFact, Box<dyn TypedOp>> for Hal
         target: &mut TypedModel,
         mapping: &HashMap<OutletId, OutletId>,
     ) -> TractResult<TVec<OutletId>> {
-        if let Some(input) = node.op_as::<TypedSource>() {
-            if input.fact.datum_type == f32::datum_type() {
-                let wire = target.add_source(&node.name, input.fact.clone())?;
-                let name = format!("{}.float16", node.name);
-                return target.wire_node(name, cast(f16::datum_type()), &[wire]);
-            }
+        if let Some(input) = node.op_as::<TypedSource>()
+            && input.fact.datum_type == f32::datum_type()
+        {
+            let wire = target.add_source(&node.name, input.fact.clone())?;
+            let name = format!("{}.float16", node.name);
+            return target.wire_node(name, cast(f16::datum_type()), &[wire]);
         }
         // An int8 weight of the pre-optimised form: float32 only one tensor at a time.
         if let Some(op) = node.op_as::<Int8Dequantize>() {

@@ -235,11 +235,12 @@ fn decode_bytes(bytes: &[u8], max_pixels: u64, size: usize) -> Result<DynamicIma
     }
     let orientation = decoder.orientation().map_err(broken)?;
     let reduction = crate::jpeg::reduction(width, height, size);
-    if format == ImageFormat::Jpeg && reduction > 1 {
-        if let Some(mut image) = crate::jpeg::decode_reduced(bytes, width, height, reduction)? {
-            image.apply_orientation(orientation);
-            return Ok(image);
-        }
+    if format == ImageFormat::Jpeg
+        && reduction > 1
+        && let Some(mut image) = crate::jpeg::decode_reduced(bytes, width, height, reduction)?
+    {
+        image.apply_orientation(orientation);
+        return Ok(image);
     }
     let mut image = DynamicImage::from_decoder(decoder).map_err(broken)?;
     image.apply_orientation(orientation);

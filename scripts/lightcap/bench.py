@@ -201,8 +201,20 @@ def main(argv: list[str] | None = None) -> None:
             ours["from_onnx"] = {key: from_onnx[key] for key in
                                  ("load_ms", "peak_rss_while_loading_mb", "heap_peak_while_loading_mb")}
 
+        # The same pack on tract's operators alone: what LightCap's own kernels save.
+        subprocess.run([str(args.lightcap), "bench", "--pack", str(args.pack), "--tract-kernels", "--beams",
+                        args.beams, "--runs", str(args.runs), "--json", str(ours_json), *map(str, args.images)],
+                       check=True, stdout=subprocess.DEVNULL)
+        tract_only = json.loads(ours_json.read_text())
+
     report = {"pack": str(args.pack), "model": manifest["model"]["name"], "machine": platform.processor()
               or platform.machine(), "cpu_peak": peak_gflops_per_core(), "lightcap": ours, "engines": {}}
+    report["engines"][TRACT_KERNELS] = {
+        "load_ms": tract_only["load_ms"]["median"],
+        "vision_ms": tract_only["beams"][str(beams[0])]["vision_ms"],
+        "beams": {b: {key: tract_only["beams"][b][key] for key in ("total_ms", "decoder_step_ms")}
+                  for b in map(str, beams)},
+    }
     load_ms, vision, stepper = onnxruntime_engine(args.pack, manifest)
     report["engines"]["onnxruntime"] = {"load_ms": load_ms, **time_engine(vision, stepper, pixels, manifest, beams,
                                                                           args.runs)}
@@ -231,6 +243,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2) + "\n")
+
+
+# The column of lightcap itself with tract's operators everywhere (`--tract-kernels`).
+TRACT_KERNELS = "tract's kernels"
 
 
 def print_table(report: dict, beams: list[int]) -> None:

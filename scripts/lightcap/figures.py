@@ -212,7 +212,9 @@ def bench_figures(report_path: Path, prefix: str = "bench") -> dict[str, dict]:
     for beam in ("1", "5"):
         ms = median(ours["beams"][beam]["total_ms"])
         entries[f"bench.caption_beam{beam}_ms"] = milliseconds(ms)
-        for engine, short in (("onnxruntime", "ort"), ("onnxruntime f32", "ort_f32"), ("pytorch", "pytorch")):
+        engines = (("onnxruntime", "ort"), ("onnxruntime f32", "ort_f32"), ("pytorch", "pytorch"),
+                   ("tract's kernels", "tract_kernels"))
+        for engine, short in engines:
             other = report["engines"].get(engine, {})
             steps = other.get("beams", {}).get(beam)
             if steps:

@@ -1,0 +1,266 @@
+//! The vector registers our kernels are written over, one type per instruction set, and
+//! the choice among them at run time.
+//!
+//! A kernel is written once, generic over [`Lanes`], and instantiated inside a function
+//! compiled for the instruction set (`#[target_feature]`), so the trait's methods inline
+//! into real vector instructions there. [`Isa::for_rows_of`] picks, among the sets this CPU
+//! has, the one for an operator's rows.
+
+#[cfg(target_arch = "aarch64")]
+use std::arch::aarch64::*;
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::*;
+
+/// `LEN` float32 lanes of one register.
+///
+/// # Safety
+/// The methods are the instruction set's intrinsics: call them only from code compiled
+/// for (or running on a CPU with) that set, with pointers valid for `LEN` floats.
+pub(crate) trait Lanes: Copy {
+    const LEN: usize;
+    unsafe fn splat(x: f32) -> Self;
+    unsafe fn load(ptr: *const f32) -> Self;
+    unsafe fn store(self, ptr: *mut f32);
+    /// The even-indexed and the odd-indexed values of the `2 * LEN` floats at `ptr`.
+    unsafe fn load_pairs(ptr: *const f32) -> (Self, Self);
+    /// `self * b + c`, fused (one rounding) where the instruction set has it.
+    unsafe fn mul_add(self, b: Self, c: Self) -> Self;
+    unsafe fn max(self, other: Self) -> Self;
+    unsafe fn min(self, other: Self) -> Self;
+}
+
+/// One lane in plain Rust: the kernel for CPUs without the sets below, and the
+/// reference the vector ones are tested against.
+#[derive(Clone, Copy)]
+pub(crate) struct Scalar(f32);
+
+impl Lanes for Scalar {
+    const LEN: usize = 1;
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Self {
+        Scalar(x)
+    }
+    #[inline(always)]
+    unsafe fn load(ptr: *const f32) -> Self {
+        Scalar(unsafe { *ptr })
+    }
+    #[inline(always)]
+    unsafe fn store(self, ptr: *mut f32) {
+        unsafe { *ptr = self.0 }
+    }
+    #[inline(always)]
+    unsafe fn load_pairs(ptr: *const f32) -> (Self, Self) {
+        unsafe { (Scalar(*ptr), Scalar(*ptr.add(1))) }
+    }
+    #[inline(always)]
+    unsafe fn mul_add(self, b: Self, c: Self) -> Self {
+        // Not `f32::mul_add`: without an FMA instruction that is a slow library call.
+        Scalar(self.0 * b.0 + c.0)
+    }
+    #[inline(always)]
+    unsafe fn max(self, other: Self) -> Self {
+        Scalar(self.0.max(other.0))
+    }
+    #[inline(always)]
+    unsafe fn min(self, other: Self) -> Self {
+        Scalar(self.0.min(other.0))
+    }
+}
+
+/// 8 lanes of AVX2 with FMA (x86-64 since Haswell, 2013).
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+pub(crate) struct Avx2(__m256);
+
+#[cfg(target_arch = "x86_64")]
+impl Lanes for Avx2 {
+    const LEN: usize = 8;
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Self {
+        Avx2(unsafe { _mm256_set1_ps(x) })
+    }
+    #[inline(always)]
+    unsafe fn load(ptr: *const f32) -> Self {
+        Avx2(unsafe { _mm256_loadu_ps(ptr) })
+    }
+    #[inline(always)]
+    unsafe fn store(self, ptr: *mut f32) {
+        unsafe { _mm256_storeu_ps(ptr, self.0) }
+    }
+    #[inline(always)]
+    unsafe fn load_pairs(ptr: *const f32) -> (Self, Self) {
+        unsafe {
+            let (a, b) = (_mm256_loadu_ps(ptr), _mm256_loadu_ps(ptr.add(8)));
+            // Within each 128-bit half: a's then b's evens (odds); then the halves' middle
+            // 64-bit quarters swapped, to put a's four before b's.
+            let order = |x: __m256| {
+                _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(x)))
+            };
+            (
+                Avx2(order(_mm256_shuffle_ps::<0b10_00_10_00>(a, b))),
+                Avx2(order(_mm256_shuffle_ps::<0b11_01_11_01>(a, b))),
+            )
+        }
+    }
+    #[inline(always)]
+    unsafe fn mul_add(self, b: Self, c: Self) -> Self {
+        Avx2(unsafe { _mm256_fmadd_ps(self.0, b.0, c.0) })
+    }
+    #[inline(always)]
+    unsafe fn max(self, other: Self) -> Self {
+        Avx2(unsafe { _mm256_max_ps(self.0, other.0) })
+    }
+    #[inline(always)]
+    unsafe fn min(self, other: Self) -> Self {
+        Avx2(unsafe { _mm256_min_ps(self.0, other.0) })
+    }
+}
+
+/// 16 lanes of AVX-512F (Intel server and recent desktop CPUs, AMD Zen 4).
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+pub(crate) struct Avx512(__m512);
+
+#[cfg(target_arch = "x86_64")]
+impl Lanes for Avx512 {
+    const LEN: usize = 16;
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Self {
+        Avx512(unsafe { _mm512_set1_ps(x) })
+    }
+    #[inline(always)]
+    unsafe fn load(ptr: *const f32) -> Self {
+        Avx512(unsafe { _mm512_loadu_ps(ptr) })
+    }
+    #[inline(always)]
+    unsafe fn store(self, ptr: *mut f32) {
+        unsafe { _mm512_storeu_ps(ptr, self.0) }
+    }
+    #[inline(always)]
+    unsafe fn load_pairs(ptr: *const f32) -> (Self, Self) {
+        unsafe {
+            let (a, b) = (_mm512_loadu_ps(ptr), _mm512_loadu_ps(ptr.add(16)));
+            // Indices 0..16 pick from a, 16..32 from b.
+            let evens = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+            let odds = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+            (
+                Avx512(_mm512_permutex2var_ps(a, evens, b)),
+                Avx512(_mm512_permutex2var_ps(a, odds, b)),
+            )
+        }
+    }
+    #[inline(always)]
+    unsafe fn mul_add(self, b: Self, c: Self) -> Self {
+        Avx512(unsafe { _mm512_fmadd_ps(self.0, b.0, c.0) })
+    }
+    #[inline(always)]
+    unsafe fn max(self, other: Self) -> Self {
+        Avx512(unsafe { _mm512_max_ps(self.0, other.0) })
+    }
+    #[inline(always)]
+    unsafe fn min(self, other: Self) -> Self {
+        Avx512(unsafe { _mm512_min_ps(self.0, other.0) })
+    }
+}
+
+/// 4 lanes of NEON, which every aarch64 CPU has.
+#[cfg(target_arch = "aarch64")]
+#[derive(Clone, Copy)]
+pub(crate) struct Neon(float32x4_t);
+
+#[cfg(target_arch = "aarch64")]
+impl Lanes for Neon {
+    const LEN: usize = 4;
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Self {
+        Neon(unsafe { vdupq_n_f32(x) })
+    }
+    #[inline(always)]
+    unsafe fn load(ptr: *const f32) -> Self {
+        Neon(unsafe { vld1q_f32(ptr) })
+    }
+    #[inline(always)]
+    unsafe fn store(self, ptr: *mut f32) {
+        unsafe { vst1q_f32(ptr, self.0) }
+    }
+    #[inline(always)]
+    unsafe fn load_pairs(ptr: *const f32) -> (Self, Self) {
+        let pairs = unsafe { vld2q_f32(ptr) };
+        (Neon(pairs.0), Neon(pairs.1))
+    }
+    #[inline(always)]
+    unsafe fn mul_add(self, b: Self, c: Self) -> Self {
+        // vfmaq_f32(a, b, c) is a + b * c.
+        Neon(unsafe { vfmaq_f32(c.0, self.0, b.0) })
+    }
+    #[inline(always)]
+    unsafe fn max(self, other: Self) -> Self {
+        Neon(unsafe { vmaxq_f32(self.0, other.0) })
+    }
+    #[inline(always)]
+    unsafe fn min(self, other: Self) -> Self {
+        Neon(unsafe { vminq_f32(self.0, other.0) })
+    }
+}
+
+/// An instruction set a kernel can run in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Isa {
+    Scalar,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+    #[cfg(target_arch = "aarch64")]
+    Neon,
+}
+
+impl Isa {
+    /// The vector set for rows of `width` values: the widest that computes no more padding
+    /// lanes than a narrower one would (on a 7-wide row, 16 lanes do twice the work of 8 for
+    /// the same results), the plain-Rust one where the CPU has none.
+    pub fn for_rows_of(width: usize) -> Isa {
+        let vectors: Vec<Isa> = Isa::available()
+            .into_iter()
+            .filter(|&isa| isa != Isa::Scalar)
+            .collect();
+        let computed = |isa: Isa| width.div_ceil(isa.lanes()) * isa.lanes();
+        let least = vectors.iter().map(|&isa| computed(isa)).min();
+        vectors
+            .into_iter()
+            .rev()
+            .find(|&isa| Some(computed(isa)) == least)
+            .unwrap_or(Isa::Scalar)
+    }
+
+    /// Float32 lanes per register.
+    pub fn lanes(self) -> usize {
+        match self {
+            Isa::Scalar => Scalar::LEN,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => Avx2::LEN,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => Avx512::LEN,
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => Neon::LEN,
+        }
+    }
+
+    /// Every set this CPU runs, narrowest first (tests run each one).
+    pub fn available() -> Vec<Isa> {
+        #[allow(unused_mut)]
+        let mut sets = vec![Isa::Scalar];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                sets.push(Isa::Avx2);
+                if is_x86_feature_detected!("avx512f") {
+                    sets.push(Isa::Avx512);
+                }
+            }
+        }
+        #[cfg(target_arch = "aarch64")]
+        sets.push(Isa::Neon);
+        sets
+    }
+}

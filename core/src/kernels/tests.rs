@@ -1,0 +1,361 @@
+//! Our operators against a direct reference and against tract's own, on random and edge
+//! shapes, in every instruction set this CPU runs (under qemu too, for aarch64).
+
+use tract_nnef::internal::*;
+use tract_nnef::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec};
+use tract_nnef::tract_core::ops::math;
+use tract_nnef::tract_core::ops::nn::DataFormat;
+
+use super::depthwise::{DepthwiseConv, Geometry};
+use super::lanes::Isa;
+
+/// Deterministic values in [-1, 1).
+fn values(seed: u64, len: usize) -> Vec<f32> {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..len)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+/// One convolution's shape: image `[n, c, h, w]`, square kernel, stride and padding.
+#[derive(Debug, Clone, Copy)]
+struct Case {
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+    stride: [usize; 2],
+    pad_before: [usize; 2],
+    pad_after: [usize; 2],
+}
+
+impl Case {
+    fn output(&self) -> [usize; 2] {
+        let out = |size: usize, before: usize, after: usize, stride: usize| {
+            (size + before + after - self.k) / stride + 1
+        };
+        [
+            out(
+                self.h,
+                self.pad_before[0],
+                self.pad_after[0],
+                self.stride[0],
+            ),
+            out(
+                self.w,
+                self.pad_before[1],
+                self.pad_after[1],
+                self.stride[1],
+            ),
+        ]
+    }
+
+    fn geometry(&self) -> Geometry {
+        Geometry {
+            input: [self.h, self.w],
+            kernel: [self.k, self.k],
+            stride: self.stride,
+            pad_before: self.pad_before,
+            output: self.output(),
+        }
+    }
+}
+
+/// The convolution straight from its definition, summed in float64.
+fn reference(case: &Case, image: &[f32], kernels: &[f32], biases: &[f32]) -> Vec<f32> {
+    let [oh, ow] = case.output();
+    let mut out = vec![];
+    for n in 0..case.n {
+        for c in 0..case.c {
+            let plane = &image[(n * case.c + c) * case.h * case.w..][..case.h * case.w];
+            for y in 0..oh {
+                for x in 0..ow {
+                    let mut sum = biases[c] as f64;
+                    for i in 0..case.k {
+                        for j in 0..case.k {
+                            let r = (y * case.stride[0] + i) as isize - case.pad_before[0] as isize;
+                            let s = (x * case.stride[1] + j) as isize - case.pad_before[1] as isize;
+                            if r >= 0 && s >= 0 && (r as usize) < case.h && (s as usize) < case.w {
+                                let v = plane[r as usize * case.w + s as usize] as f64;
+                                sum += v * kernels[(c * case.k + i) * case.k + j] as f64;
+                            }
+                        }
+                    }
+                    out.push(sum as f32);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn assert_close(case: &Case, what: &str, got: &[f32], want: &[f32]) {
+    assert_eq!(got.len(), want.len(), "{case:?} {what}: lengths");
+    for (ix, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= 1e-5 * (1.0 + w.abs()),
+            "{case:?} {what}: value {ix} is {g}, expected {w}"
+        );
+    }
+}
+
+/// Odd sizes, sizes around the vector widths (4, 8, 16), planes narrower than the kernel
+/// once padded, asymmetric padding, stride 2 on either axis, a batch of two.
+fn cases() -> Vec<Case> {
+    let mut cases = vec![];
+    let sizes = [
+        (1, 1),
+        (3, 3),
+        (7, 7),
+        (8, 9),
+        (14, 14),
+        (15, 17),
+        (33, 5),
+        (56, 56),
+    ];
+    for (ix, &(h, w)) in sizes.iter().enumerate() {
+        for k in [3, 5] {
+            for stride in [1, 2] {
+                let pad = k / 2;
+                cases.push(Case {
+                    n: 1 + ix % 2,
+                    c: [1, 3, 5, 17][ix % 4],
+                    h,
+                    w,
+                    k,
+                    stride: [stride, stride],
+                    pad_before: [pad, pad],
+                    pad_after: [pad, pad],
+                });
+            }
+        }
+    }
+    // TensorFlow-style SAME padding for stride 2 (more after than before), no padding,
+    // a stride on one axis only, a 1x1 kernel and an image smaller than the kernel.
+    for (h, w, k, stride, before, after) in [
+        (14, 14, 3, [2, 2], [0, 0], [1, 1]),
+        (28, 28, 5, [2, 2], [1, 1], [2, 2]),
+        (9, 12, 3, [1, 1], [0, 0], [0, 0]),
+        (10, 11, 3, [2, 1], [1, 1], [1, 1]),
+        (10, 11, 5, [1, 2], [2, 0], [2, 3]),
+        (6, 6, 1, [1, 1], [0, 0], [0, 0]),
+        (2, 2, 5, [1, 1], [2, 2], [2, 2]),
+    ] {
+        cases.push(Case {
+            n: 1,
+            c: 9,
+            h,
+            w,
+            k,
+            stride,
+            pad_before: before,
+            pad_after: after,
+        });
+    }
+    cases
+}
+
+#[test]
+fn every_instruction_set_computes_the_convolution_of_its_definition() {
+    for (seed, case) in cases().into_iter().enumerate() {
+        let seed = seed as u64;
+        let image = values(seed, case.n * case.c * case.h * case.w);
+        let kernels = values(seed + 100, case.c * case.k * case.k);
+        let biases = values(seed + 200, case.c);
+        let want = reference(&case, &image, &kernels, &biases);
+        for isa in Isa::available() {
+            for clamp in [None, Some((0.0f32, 0.5f32))] {
+                let op = DepthwiseConv {
+                    geometry: case.geometry(),
+                    clamp: clamp.map(|(l, h)| (l.to_bits(), h.to_bits())),
+                };
+                let mut got = vec![f32::NAN; want.len()];
+                op.run(isa, &image, &kernels, &biases, &mut got).unwrap();
+                let want: Vec<f32> = match clamp {
+                    None => want.clone(),
+                    Some((l, h)) => want.iter().map(|v| v.clamp(l, h)).collect(),
+                };
+                assert_close(&case, &format!("{isa:?} clamp {clamp:?}"), &got, &want);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_kernel_of_the_wrong_size_is_an_error_not_a_read_out_of_bounds() {
+    let case = cases()[3];
+    let op = DepthwiseConv {
+        geometry: case.geometry(),
+        clamp: None,
+    };
+    let image = values(1, case.n * case.c * case.h * case.w);
+    let [oh, ow] = case.output();
+    let mut out = vec![0.0; case.n * case.c * oh * ow];
+    let short_kernels = values(2, case.c * case.k * case.k - 1);
+    let biases = values(3, case.c);
+    for isa in Isa::available() {
+        let err = op.run(isa, &image, &short_kernels, &biases, &mut out);
+        assert!(err.is_err(), "{isa:?} accepted a short kernel");
+        let err = op.run(
+            isa,
+            &image[1..],
+            &values(2, case.c * case.k * case.k),
+            &biases,
+            &mut out,
+        );
+        assert!(err.is_err(), "{isa:?} accepted a short image");
+    }
+}
+
+/// A graph of one tract depthwise `Conv` (and a ReLU6 after it, as ONNX's Clip becomes),
+/// decluttered as loading does.
+fn conv_graph(case: &Case, relu6: bool, seed: u64) -> TypedModel {
+    let mut model = TypedModel::default();
+    let x = model
+        .add_source("image", f32::fact([case.n, case.c, case.h, case.w]))
+        .unwrap();
+    let kernels = Tensor::from_shape(
+        &[case.c, 1, case.k, case.k],
+        &values(seed + 100, case.c * case.k * case.k),
+    )
+    .unwrap();
+    let biases = Tensor::from_shape(&[case.c], &values(seed + 200, case.c)).unwrap();
+    let kernels = model.add_const("kernels", kernels).unwrap();
+    let biases = model.add_const("biases", biases).unwrap();
+    let pool = PoolSpec::new(
+        DataFormat::NCHW,
+        tvec![case.k, case.k],
+        PaddingSpec::Explicit(
+            tvec![case.pad_before[0], case.pad_before[1]],
+            tvec![case.pad_after[0], case.pad_after[1]],
+        ),
+        None,
+        Some(tvec![case.stride[0], case.stride[1]]),
+        case.c,
+        case.c,
+    );
+    let conv = Conv::new(pool, KernelFormat::OIHW, case.c, None);
+    let mut y = model
+        .wire_node("conv", conv, &[x, kernels, biases])
+        .unwrap()[0];
+    if relu6 {
+        let zero = model.add_const("zero", tensor4(&[[[[0.0f32]]]])).unwrap();
+        let six = model.add_const("six", tensor4(&[[[[6.0f32]]]])).unwrap();
+        y = model
+            .wire_node("clip.min", math::max(), &[y, zero])
+            .unwrap()[0];
+        y = model.wire_node("clip.max", math::min(), &[y, six]).unwrap()[0];
+    }
+    model.select_output_outlets(&[y]).unwrap();
+    model.into_decluttered().unwrap()
+}
+
+fn run(model: TypedModel, image: &Tensor) -> Tensor {
+    let plan = model.into_optimized().unwrap().into_runnable().unwrap();
+    let out = plan.run(tvec!(image.clone().into_tvalue())).unwrap();
+    out[0].clone().into_tensor()
+}
+
+#[test]
+fn the_pass_replaces_tracts_depthwise_convolutions_and_keeps_their_results() {
+    // One channel is a plain convolution (group 1), not a depthwise one.
+    let depthwise = cases()
+        .into_iter()
+        .enumerate()
+        .filter(|(_, case)| case.c > 1);
+    for (seed, case) in depthwise.step_by(3) {
+        for relu6 in [false, true] {
+            let seed = seed as u64;
+            let tract_model = conv_graph(&case, relu6, seed);
+            let mut ours = tract_model.clone();
+            assert_eq!(super::use_own_kernels(&mut ours).unwrap(), 1, "{case:?}");
+            let ops: Vec<String> = ours
+                .clone()
+                .into_optimized()
+                .unwrap()
+                .nodes()
+                .iter()
+                .map(|n| n.op.name().to_string())
+                .collect();
+            assert!(
+                ops.iter()
+                    .any(|op| op.starts_with("DepthwiseConv(lightcap)")),
+                "{ops:?}"
+            );
+            if relu6 {
+                assert!(
+                    !ops.iter().any(|op| op == "Max" || op == "Min"),
+                    "clamp not fused: {ops:?}"
+                );
+            }
+            let image = Tensor::from_shape(
+                &[case.n, case.c, case.h, case.w],
+                &values(seed, case.n * case.c * case.h * case.w)
+                    .iter()
+                    .map(|v| v * 8.0)
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap();
+            let want = run(tract_model, &image);
+            let got = run(ours, &image);
+            assert_eq!(got.shape(), want.shape(), "{case:?}");
+            assert_close(
+                &case,
+                "against tract",
+                got.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap(),
+                want.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap(),
+            );
+        }
+    }
+}
+
+#[test]
+fn convolutions_ours_does_not_cover_stay_tracts() {
+    // Dilated: left to tract.
+    let case = cases()[4];
+    let mut model = conv_graph(&case, false, 1);
+    let conv_id = model
+        .nodes()
+        .iter()
+        .find(|n| n.op_is::<Conv>())
+        .map(|n| n.id)
+        .unwrap();
+    let mut conv = model.node(conv_id).op_as::<Conv>().unwrap().clone();
+    conv.pool_spec.dilations = Some(tvec![2, 2]);
+    conv.pool_spec.padding = PaddingSpec::Valid;
+    model.node_mut(conv_id).op = Box::new(conv);
+    assert_eq!(super::use_own_kernels(&mut model).unwrap(), 0);
+}
+
+#[test]
+fn rows_run_in_the_widest_registers_that_add_no_padding_lanes() {
+    let vectors: Vec<Isa> = Isa::available()
+        .into_iter()
+        .filter(|&i| i != Isa::Scalar)
+        .collect();
+    for width in [1, 7, 8, 14, 28, 56, 112] {
+        let chosen = Isa::for_rows_of(width);
+        let computed = |isa: Isa| width.div_ceil(isa.lanes()) * isa.lanes();
+        match vectors.last() {
+            None => assert_eq!(chosen, Isa::Scalar),
+            Some(_) => {
+                let least = vectors.iter().map(|&i| computed(i)).min().unwrap();
+                assert_eq!(computed(chosen), least, "width {width}: {chosen:?}");
+                assert!(
+                    vectors
+                        .iter()
+                        .all(|&i| computed(i) > least || i.lanes() <= chosen.lanes()),
+                    "width {width}: a wider set computes as few lanes than {chosen:?}"
+                );
+            }
+        }
+    }
+}
