@@ -73,6 +73,10 @@ fi
 "$lightcap" bench --pack models/default --profile --beams 1 --runs "$runs" --loads 1 "${images[@]}" \
     --json build/bench/profile-default.json | sed -n '/by operator kind/,$p'
 "$py" -m lightcap.figures profile build/bench/profile-default.json --prefix profile
+# The same with tract's operators everywhere: what LightCap's own kernels (core/src/kernels) replace.
+"$lightcap" bench --pack models/default --profile --tract-kernels --beams 1 --runs "$runs" --loads 1 "${images[@]}" \
+    --json build/bench/profile-default-tract.json | sed -n '/by operator kind/,/slowest/p'
+"$py" -m lightcap.figures profile build/bench/profile-default-tract.json --prefix profile.tract
 "$lightcap" bench --pack build/packs/lightcap-rn50 --profile --beams 1 --runs "$runs" --loads 1 "${images[@]}" \
     --json build/bench/profile-rn50.json | sed -n '/by operator kind/,$p'
 "$py" -m lightcap.figures profile build/bench/profile-rn50.json --prefix profile.rn50 --no-pack

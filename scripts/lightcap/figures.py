@@ -282,7 +282,10 @@ def profile_figures(report_path: Path, prefix: str) -> dict[str, dict]:
     profile = json.loads(Path(report_path).read_text())["vision_profile"]
     total = profile["total_ms"]
     entries = {f"{prefix}.vision_nodes_ms": milliseconds(total)}
-    names = {"DepthWiseConv": "depthwise", "OptMatMul": "matmul", "Softmax": "softmax", "OptMatMulPack": "pack"}
+    # Depthwise convolutions run in LightCap's kernel (`core/src/kernels`) unless the profile
+    # was taken with --tract-kernels.
+    names = {"DepthWiseConv": "depthwise", "DepthwiseConv(lightcap)": "depthwise", "OptMatMul": "matmul",
+             "Softmax": "softmax", "OptMatMulPack": "pack", "OptBinChain(Max+Min)": "clamp"}
     for kind in profile["kinds"]:
         short = names.get(kind["kind"])
         if short is None:
