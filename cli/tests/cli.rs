@@ -152,9 +152,38 @@ fn bench_profile_times_every_vision_node_and_sums_them_by_kind() {
         flops > 1e8,
         "{flops} FLOP for EfficientNet-Lite0 and the fusion layers"
     );
+    // EfficientNet-Lite0's 16 depthwise convolutions run in LightCap's kernel, which
+    // declares its operations too.
+    let depthwise: Vec<_> = nodes
+        .iter()
+        .filter(|n| n["kind"] == "DepthwiseConv(lightcap)")
+        .collect();
+    assert_eq!(depthwise.len(), 16, "depthwise convolutions profiled");
+    assert!(depthwise.iter().all(|n| n["flops"].as_f64().unwrap() > 0.0));
     assert!(
-        nodes.iter().any(|n| n["kind"] == "DepthWiseConv"),
-        "no depthwise convolution profiled"
+        !nodes.iter().any(|n| n["kind"] == "DepthWiseConv"),
+        "tract's depthwise operator left in the plan"
     );
     assert!(nodes.iter().all(|n| n["ms"].as_f64().unwrap() >= 0.0));
+}
+
+#[test]
+fn tracts_kernels_give_the_same_captions_as_lightcaps() {
+    let images = [
+        "tests/images/scene_wide.png",
+        "tests/images/scene_tall.png",
+        "models/examples/cat.jpg",
+    ];
+    // Float32 on every CPU: float16 graphs keep tract's operators either way.
+    let caption = |extra: &[&str]| {
+        let mut args = vec!["caption", "--precision", "f32"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&images);
+        let out = lightcap(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let ours = caption(&[]);
+    assert_eq!(ours.lines().count(), images.len());
+    assert_eq!(ours, caption(&["--tract-kernels"]));
 }

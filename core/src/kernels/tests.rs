@@ -359,3 +359,85 @@ fn rows_run_in_the_widest_registers_that_add_no_padding_lanes() {
         }
     }
 }
+
+/// EfficientNet-Lite0's sixteen depthwise layers (channels, input side, kernel, stride,
+/// padding before and after), as the bundled pack's graph holds them.
+const LITE0_DEPTHWISE: [(usize, usize, usize, usize, usize, usize); 16] = [
+    (32, 112, 3, 1, 1, 1),
+    (96, 112, 3, 2, 0, 1),
+    (144, 56, 3, 1, 1, 1),
+    (144, 56, 5, 2, 1, 2),
+    (240, 28, 5, 1, 2, 2),
+    (240, 28, 3, 2, 0, 1),
+    (480, 14, 3, 1, 1, 1),
+    (480, 14, 3, 1, 1, 1),
+    (480, 14, 5, 1, 2, 2),
+    (672, 14, 5, 1, 2, 2),
+    (672, 14, 5, 1, 2, 2),
+    (672, 14, 5, 2, 1, 2),
+    (1152, 7, 5, 1, 2, 2),
+    (1152, 7, 5, 1, 2, 2),
+    (1152, 7, 5, 1, 2, 2),
+    (1152, 7, 3, 1, 1, 1),
+];
+
+/// The real layers' widths (vector tails, stride-2 splits) against tract's operator. With
+/// `LIGHTCAP_PROBE_KERNELS=lightcap|tract` and `LIGHTCAP_PROBE_RUNS=N` it then runs that
+/// side's sixteen layers N more times, for scripts/count-aarch64-instructions.sh to count
+/// the instructions they take under qemu.
+#[test]
+fn efficientnet_lite0_depthwise_layers_match_tracts() {
+    let mut plans = vec![];
+    for (seed, &(c, hw, k, s, before, after)) in LITE0_DEPTHWISE.iter().enumerate() {
+        let case = Case {
+            n: 1,
+            c,
+            h: hw,
+            w: hw,
+            k,
+            stride: [s, s],
+            pad_before: [before, before],
+            pad_after: [after, after],
+        };
+        let tract_model = conv_graph(&case, true, seed as u64);
+        let mut ours = tract_model.clone();
+        assert_eq!(super::use_own_kernels(&mut ours).unwrap(), 1, "{case:?}");
+        let image = Tensor::from_shape(
+            &[1, c, hw, hw],
+            &values(seed as u64, c * hw * hw)
+                .iter()
+                .map(|v| v * 8.0)
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let plan = |model: TypedModel| model.into_optimized().unwrap().into_runnable().unwrap();
+        let (tract_plan, our_plan) = (plan(tract_model), plan(ours));
+        let run = |plan: &std::sync::Arc<TypedSimplePlan>| {
+            plan.run(tvec!(image.clone().into_tvalue())).unwrap()[0]
+                .clone()
+                .into_tensor()
+        };
+        let (want, got) = (run(&tract_plan), run(&our_plan));
+        assert_close(
+            &case,
+            "EfficientNet-Lite0 layer",
+            got.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap(),
+            want.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap(),
+        );
+        plans.push((tract_plan, our_plan, image));
+    }
+    let probe = std::env::var("LIGHTCAP_PROBE_KERNELS").ok();
+    let runs: usize = std::env::var("LIGHTCAP_PROBE_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0);
+    for _ in 0..runs {
+        for (tract_plan, our_plan, image) in &plans {
+            let plan = match probe.as_deref() {
+                Some("tract") => tract_plan,
+                _ => our_plan,
+            };
+            plan.run(tvec!(image.clone().into_tvalue())).unwrap();
+        }
+    }
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Instructions EfficientNet-Lite0's sixteen depthwise layers (with their ReLU6) take on
+# aarch64, in LightCap's kernel (NEON, core/src/kernels/) and in tract's operator: counted
+# under qemu-user by a small TCG plugin (scripts/qemu-count/insn_count.c), since emulated
+# wall time says nothing about a phone. The core's test
+# `efficientnet_lite0_depthwise_layers_match_tracts` builds the layers (and checks the two
+# agree), then runs one side's layers N more times; the count of N runs less that of none,
+# over N, is one pass. Both kernels are compiled at opt-level 3 without debug assertions or
+# overflow checks, as in a release build; the rest as for the other emulated checks
+# (scripts/test-aarch64.sh).
+#
+#   scripts/count-aarch64-instructions.sh [RUNS]      (default 4)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-4}
+mkdir -p build/qemu-count
+gcc -shared -fPIC -O2 -Wall -o build/qemu-count/insn_count.so scripts/qemu-count/insn_count.c
+# The kernels as optimised as in a release build: ours (lightcap) and tract's (tract-core).
+# (Its own target folder, so the other emulated checks' build is left as it is.)
+build=(cargo test --quiet -p lightcap --target aarch64-unknown-linux-gnu --profile emulated --lib
+    --target-dir target/qemu-count
+    --config 'profile.emulated.package.lightcap.opt-level=3'
+    --config 'profile.emulated.package.tract-core.opt-level=3'
+    --config 'profile.emulated.debug-assertions=false' --config 'profile.emulated.overflow-checks=false')
+test_binary=$("${build[@]}" --no-run --message-format=json 2>/dev/null |
+    python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["kind"] == ["lib"]:
+        print(m["executable"])')
+count() { # KERNELS RUNS -> instructions the whole test process executed
+    LIGHTCAP_PROBE_KERNELS=$1 LIGHTCAP_PROBE_RUNS=$2 qemu-aarch64 -cpu max -L /usr/aarch64-linux-gnu \
+        -plugin build/qemu-count/insn_count.so "$test_binary" --exact --test-threads 1 \
+        kernels::tests::efficientnet_lite0_depthwise_layers_match_tracts 2>&1 >/dev/null |
+        sed -n 's/^guest instructions executed: //p'
+}
+echo "EfficientNet-Lite0's 16 depthwise layers + ReLU6, one pass, aarch64 instructions (qemu, $runs runs):"
+declare -A per_pass
+for kernels in lightcap tract; do
+    base=$(count "$kernels" 0)
+    more=$(count "$kernels" "$runs")
+    per_pass[$kernels]=$(( (more - base) / runs ))
+    printf '  %-9s %15s\n' "$kernels" "${per_pass[$kernels]}"
+done
+python3 -c "print(f'  ratio lightcap / tract: {${per_pass[lightcap]} / ${per_pass[tract]}:.2f}')"
