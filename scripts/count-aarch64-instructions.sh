@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Instructions EfficientNet-Lite0's sixteen depthwise layers (with their ReLU6) take on
-# aarch64, in LightCap's kernel (NEON, core/src/kernels/) and in tract's operator: counted
-# under qemu-user by a small TCG plugin (scripts/qemu-count/insn_count.c), since emulated
-# wall time says nothing about a phone. The core's test
-# `efficientnet_lite0_depthwise_layers_match_tracts` builds the layers (and checks the two
-# agree), then runs one side's layers N more times; the count of N runs less that of none,
-# over N, is one pass. Both kernels are compiled at opt-level 3 without debug assertions or
+# Instructions EfficientNet-Lite0's depthwise layers (16) and 1x1 convolutions (17 shapes),
+# with their ReLU6, take on aarch64, in LightCap's kernels (NEON, core/src/kernels/) and in
+# tract's operators: counted under qemu-user by a small TCG plugin
+# (scripts/qemu-count/insn_count.c), since emulated wall time says nothing about a phone.
+# The core's tests `efficientnet_lite0_{depthwise,pointwise}_layers_match_tracts` build the
+# layers (and check the two sides agree), then run one side's layers N more times; the
+# count of N runs less that of none, over N, is one pass. Both kernels are compiled at opt-level 3 without debug assertions or
 # overflow checks, as in a release build; the rest as for the other emulated checks
 # (scripts/test-aarch64.sh).
 #
@@ -28,18 +28,25 @@ for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["kind"] == ["lib"]:
         print(m["executable"])')
-count() { # KERNELS RUNS -> instructions the whole test process executed
-    LIGHTCAP_PROBE_KERNELS=$1 LIGHTCAP_PROBE_RUNS=$2 qemu-aarch64 -cpu max -L /usr/aarch64-linux-gnu \
+count() { # TEST KERNELS RUNS -> instructions the whole test process executed
+    LIGHTCAP_PROBE_KERNELS=$2 LIGHTCAP_PROBE_RUNS=$3 qemu-aarch64 -cpu max -L /usr/aarch64-linux-gnu \
         -plugin build/qemu-count/insn_count.so "$test_binary" --exact --test-threads 1 \
-        kernels::tests::efficientnet_lite0_depthwise_layers_match_tracts 2>&1 >/dev/null |
+        "kernels::tests::$1" 2>&1 >/dev/null |
         sed -n 's/^guest instructions executed: //p'
 }
-echo "EfficientNet-Lite0's 16 depthwise layers + ReLU6, one pass, aarch64 instructions (qemu, $runs runs):"
-declare -A per_pass
-for kernels in lightcap tract; do
-    base=$(count "$kernels" 0)
-    more=$(count "$kernels" "$runs")
-    per_pass[$kernels]=$(( (more - base) / runs ))
-    printf '  %-9s %15s\n' "$kernels" "${per_pass[$kernels]}"
+for layers in depthwise pointwise; do
+    case $layers in
+        depthwise) what="EfficientNet-Lite0's 16 depthwise layers + ReLU6" ;;
+        pointwise) what="EfficientNet-Lite0's 17 1x1 convolution shapes + bias + ReLU6" ;;
+    esac
+    test_name="$layers::efficientnet_lite0_${layers}_layers_match_tracts"
+    echo "$what, one pass, aarch64 instructions (qemu, $runs runs):"
+    declare -A per_pass
+    for kernels in lightcap tract; do
+        base=$(count "$test_name" "$kernels" 0)
+        more=$(count "$test_name" "$kernels" "$runs")
+        per_pass[$kernels]=$(( (more - base) / runs ))
+        printf '  %-9s %15s\n' "$kernels" "${per_pass[$kernels]}"
+    done
+    python3 -c "print(f'  ratio lightcap / tract: {${per_pass[lightcap]} / ${per_pass[tract]}:.2f}')"
 done
-python3 -c "print(f'  ratio lightcap / tract: {${per_pass[lightcap]} / ${per_pass[tract]}:.2f}')"

@@ -21,6 +21,10 @@ pub(crate) trait Lanes: Copy {
     unsafe fn splat(x: f32) -> Self;
     unsafe fn load(ptr: *const f32) -> Self;
     unsafe fn store(self, ptr: *mut f32);
+    /// The first `count` (1 to `LEN`) floats at `ptr`, zeros after: reads no further.
+    unsafe fn load_partial(ptr: *const f32, count: usize) -> Self;
+    /// The first `count` (1 to `LEN`) lanes to `ptr`: writes no further.
+    unsafe fn store_partial(self, ptr: *mut f32, count: usize);
     /// The even-indexed and the odd-indexed values of the `2 * LEN` floats at `ptr`.
     unsafe fn load_pairs(ptr: *const f32) -> (Self, Self);
     /// `self * b + c`, fused (one rounding) where the instruction set has it.
@@ -47,6 +51,14 @@ impl Lanes for Scalar {
     #[inline(always)]
     unsafe fn store(self, ptr: *mut f32) {
         unsafe { *ptr = self.0 }
+    }
+    #[inline(always)]
+    unsafe fn load_partial(ptr: *const f32, _count: usize) -> Self {
+        unsafe { Self::load(ptr) }
+    }
+    #[inline(always)]
+    unsafe fn store_partial(self, ptr: *mut f32, _count: usize) {
+        unsafe { self.store(ptr) }
     }
     #[inline(always)]
     unsafe fn load_pairs(ptr: *const f32) -> (Self, Self) {
@@ -88,6 +100,14 @@ impl Lanes for Avx2 {
         unsafe { _mm256_storeu_ps(ptr, self.0) }
     }
     #[inline(always)]
+    unsafe fn load_partial(ptr: *const f32, count: usize) -> Self {
+        Avx2(unsafe { _mm256_maskload_ps(ptr, avx2_mask(count)) })
+    }
+    #[inline(always)]
+    unsafe fn store_partial(self, ptr: *mut f32, count: usize) {
+        unsafe { _mm256_maskstore_ps(ptr, avx2_mask(count), self.0) }
+    }
+    #[inline(always)]
     unsafe fn load_pairs(ptr: *const f32) -> (Self, Self) {
         unsafe {
             let (a, b) = (_mm256_loadu_ps(ptr), _mm256_loadu_ps(ptr.add(8)));
@@ -116,6 +136,23 @@ impl Lanes for Avx2 {
     }
 }
 
+/// The lanes below `count` set, for AVX2's masked loads and stores (a lane's sign bit).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn avx2_mask(count: usize) -> __m256i {
+    unsafe {
+        let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(count as i32), lanes)
+    }
+}
+
+/// The lanes below `count` set, for AVX-512's masked loads and stores.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn avx512_mask(count: usize) -> __mmask16 {
+    ((1u32 << count.min(16)) - 1) as __mmask16
+}
+
 /// 16 lanes of AVX-512F (Intel server and recent desktop CPUs, AMD Zen 4).
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy)]
@@ -135,6 +172,14 @@ impl Lanes for Avx512 {
     #[inline(always)]
     unsafe fn store(self, ptr: *mut f32) {
         unsafe { _mm512_storeu_ps(ptr, self.0) }
+    }
+    #[inline(always)]
+    unsafe fn load_partial(ptr: *const f32, count: usize) -> Self {
+        Avx512(unsafe { _mm512_maskz_loadu_ps(avx512_mask(count), ptr) })
+    }
+    #[inline(always)]
+    unsafe fn store_partial(self, ptr: *mut f32, count: usize) {
+        unsafe { _mm512_mask_storeu_ps(ptr, avx512_mask(count), self.0) }
     }
     #[inline(always)]
     unsafe fn load_pairs(ptr: *const f32) -> (Self, Self) {
@@ -184,6 +229,23 @@ impl Lanes for Neon {
         unsafe { vst1q_f32(ptr, self.0) }
     }
     #[inline(always)]
+    unsafe fn load_partial(ptr: *const f32, count: usize) -> Self {
+        // NEON has no masked loads: through a register-sized copy.
+        let mut values = [0.0f32; 4];
+        unsafe {
+            std::ptr::copy_nonoverlapping(ptr, values.as_mut_ptr(), count.min(4));
+            Self::load(values.as_ptr())
+        }
+    }
+    #[inline(always)]
+    unsafe fn store_partial(self, ptr: *mut f32, count: usize) {
+        let mut values = [0.0f32; 4];
+        unsafe {
+            self.store(values.as_mut_ptr());
+            std::ptr::copy_nonoverlapping(values.as_ptr(), ptr, count.min(4));
+        }
+    }
+    #[inline(always)]
     unsafe fn load_pairs(ptr: *const f32) -> (Self, Self) {
         let pairs = unsafe { vld2q_f32(ptr) };
         (Neon(pairs.0), Neon(pairs.1))
@@ -231,6 +293,11 @@ impl Isa {
             .rev()
             .find(|&isa| Some(computed(isa)) == least)
             .unwrap_or(Isa::Scalar)
+    }
+
+    /// The widest set this CPU runs.
+    pub fn widest() -> Isa {
+        *Isa::available().last().unwrap_or(&Isa::Scalar)
     }
 
     /// Float32 lanes per register.

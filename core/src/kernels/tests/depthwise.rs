@@ -1,28 +1,14 @@
-//! Our operators against a direct reference and against tract's own, on random and edge
-//! shapes, in every instruction set this CPU runs (under qemu too, for aarch64).
+//! The depthwise convolution against a direct reference and against tract's operator.
 
 use tract_nnef::internal::*;
 use tract_nnef::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec};
 use tract_nnef::tract_core::ops::math;
 use tract_nnef::tract_core::ops::nn::DataFormat;
 
-use super::depthwise::{DepthwiseConv, Geometry};
-use super::lanes::Isa;
-
-/// Deterministic values in [-1, 1).
-fn values(seed: u64, len: usize) -> Vec<f32> {
-    let mut state = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..len)
-        .map(|_| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
+use super::{probe_runs, values};
+use crate::kernels::depthwise::{DepthwiseConv, Geometry};
+use crate::kernels::lanes::Isa;
+use crate::kernels::use_own_kernels;
 
 /// One convolution's shape: image `[n, c, h, w]`, square kernel, stride and padding.
 #[derive(Debug, Clone, Copy)]
@@ -276,7 +262,7 @@ fn the_pass_replaces_tracts_depthwise_convolutions_and_keeps_their_results() {
             let seed = seed as u64;
             let tract_model = conv_graph(&case, relu6, seed);
             let mut ours = tract_model.clone();
-            assert_eq!(super::use_own_kernels(&mut ours).unwrap(), 1, "{case:?}");
+            assert_eq!(use_own_kernels(&mut ours).unwrap(), 1, "{case:?}");
             let ops: Vec<String> = ours
                 .clone()
                 .into_optimized()
@@ -332,7 +318,7 @@ fn convolutions_ours_does_not_cover_stay_tracts() {
     conv.pool_spec.dilations = Some(tvec![2, 2]);
     conv.pool_spec.padding = PaddingSpec::Valid;
     model.node_mut(conv_id).op = Box::new(conv);
-    assert_eq!(super::use_own_kernels(&mut model).unwrap(), 0);
+    assert_eq!(use_own_kernels(&mut model).unwrap(), 0);
 }
 
 #[test]
@@ -401,7 +387,7 @@ fn efficientnet_lite0_depthwise_layers_match_tracts() {
         };
         let tract_model = conv_graph(&case, true, seed as u64);
         let mut ours = tract_model.clone();
-        assert_eq!(super::use_own_kernels(&mut ours).unwrap(), 1, "{case:?}");
+        assert_eq!(use_own_kernels(&mut ours).unwrap(), 1, "{case:?}");
         let image = Tensor::from_shape(
             &[1, c, hw, hw],
             &values(seed as u64, c * hw * hw)
@@ -426,17 +412,10 @@ fn efficientnet_lite0_depthwise_layers_match_tracts() {
         );
         plans.push((tract_plan, our_plan, image));
     }
-    let probe = std::env::var("LIGHTCAP_PROBE_KERNELS").ok();
-    let runs: usize = std::env::var("LIGHTCAP_PROBE_RUNS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(0);
+    let (tract_side, runs) = probe_runs();
     for _ in 0..runs {
         for (tract_plan, our_plan, image) in &plans {
-            let plan = match probe.as_deref() {
-                Some("tract") => tract_plan,
-                _ => our_plan,
-            };
+            let plan = if tract_side { tract_plan } else { our_plan };
             plan.run(tvec!(image.clone().into_tvalue())).unwrap();
         }
     }

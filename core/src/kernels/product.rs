@@ -1,0 +1,341 @@
+//! Matrix products `C = A B` (float32, row-major), with a bias per row of `C` and an
+//! optional fused clamp (ReLU6): the 1x1 convolutions of EfficientNet-Lite0, which tract's
+//! declutter turns into such products over `C, H*W` planes, and its stem through
+//! [`super::stem`].
+//!
+//! Why our own: tract packs both operands into panels before its (fast) inner kernel, and
+//! on the backbone's early layers (16 to 40 input channels over 112x112 to 28x28 planes)
+//! the packing and the short sums cost more than the arithmetic: 13 to 50 GFLOP/s there,
+//! against 85 to 100 on the later, deeper layers. Here `B`'s rows (the planes) are read
+//! where they lie, `A`'s values are broadcast one at a time, and each block of `R` rows
+//! by `BL` registers of `C` is summed in registers and written once, clamped.
+
+use tract_nnef::internal::*;
+
+use super::lanes::{Isa, Lanes, Scalar};
+
+/// Floats of `B` a chunk of columns may hold (128 KiB: within any L2 cache).
+const CHUNK_FLOATS: usize = 32 * 1024;
+
+/// The product as a tract operator. Inputs: `A` (`M x K` values), `B` (`K x N`) and the
+/// biases (`M`), each in whatever unit axes the graph gives them; output `C` in `output`'s
+/// shape (`M x N` values: a 1x1 convolution's `[1, M, H, W]`, a layer's `[1, M, N]`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Product {
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    pub output: TVec<usize>,
+    /// Bounds the output is clamped to, as `f32` bits (a ReLU6 that followed it).
+    pub clamp: Option<(u32, u32)>,
+}
+
+/// One call's operands: what every instruction set's kernel reads.
+pub(crate) struct Operands<'a> {
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    pub a: &'a [f32],
+    pub b: &'a [f32],
+    pub biases: &'a [f32],
+    pub clamp: Option<(f32, f32)>,
+}
+
+impl Product {
+    fn clamp(&self) -> Option<(f32, f32)> {
+        self.clamp
+            .map(|(low, high)| (f32::from_bits(low), f32::from_bits(high)))
+    }
+
+    /// `C = A B + bias` (clamped) with `isa`'s kernel.
+    pub fn run(
+        &self,
+        isa: Isa,
+        a: &[f32],
+        b: &[f32],
+        biases: &[f32],
+        c: &mut [f32],
+    ) -> TractResult<()> {
+        let operands = Operands {
+            m: self.m,
+            k: self.k,
+            n: self.n,
+            a,
+            b,
+            biases,
+            clamp: self.clamp(),
+        };
+        operands.run(isa, c)
+    }
+}
+
+impl Operands<'_> {
+    pub fn run(&self, isa: Isa, c: &mut [f32]) -> TractResult<()> {
+        let (m, k, n) = (self.m, self.k, self.n);
+        ensure!(
+            m > 0
+                && k > 0
+                && n > 0
+                && self.a.len() == m * k
+                && self.b.len() == k * n
+                && self.biases.len() == m
+                && c.len() == m * n,
+            "a product of {m}x{k} by {k}x{n} given {}, {} and {} biases into {}",
+            self.a.len(),
+            self.b.len(),
+            self.biases.len(),
+            c.len()
+        );
+        // SAFETY: each arm runs only where `Isa::available` found its instruction set, and
+        // the lengths were checked above.
+        unsafe {
+            match isa {
+                Isa::Scalar => self.columns::<Scalar, 4, 4>(c),
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => x86::run_avx2(self, c),
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => x86::run_avx512(self, c),
+                #[cfg(target_arch = "aarch64")]
+                Isa::Neon => self.columns::<super::lanes::Neon, 6, 4>(c),
+            }
+        }
+        Ok(())
+    }
+
+    /// Every block of `C`, in chunks of columns whose part of `B` (`K` rows) stays in the
+    /// L2 cache while each block of `R` rows of `C` is computed over it (so `C` is written
+    /// row by row, not a few values per row across a whole plane).
+    ///
+    /// # Safety
+    /// The CPU must run `V`'s instructions; the slices' lengths match `m`, `k`, `n`.
+    #[inline(always)]
+    pub(crate) unsafe fn columns<V: Lanes, const R: usize, const BL: usize>(&self, c: &mut [f32]) {
+        let panel = BL * V::LEN;
+        let chunk = (CHUNK_FLOATS / self.k).max(panel) / panel * panel;
+        let mut start = 0;
+        while start < self.n {
+            let end = (start + chunk).min(self.n);
+            unsafe { self.rows::<V, R, BL>(start, end, c) };
+            start = end;
+        }
+    }
+
+    /// Columns `start..end` of every row, `R` rows at a time, then 4, 2 and 1.
+    #[inline(always)]
+    unsafe fn rows<V: Lanes, const R: usize, const BL: usize>(
+        &self,
+        start: usize,
+        end: usize,
+        c: &mut [f32],
+    ) {
+        let mut y = 0;
+        unsafe {
+            while y + R <= self.m {
+                self.panels::<V, R, BL>(y, start, end, c);
+                y += R;
+            }
+            if R > 4 && y + 4 <= self.m {
+                self.panels::<V, 4, BL>(y, start, end, c);
+                y += 4;
+            }
+            if R > 2 && y + 2 <= self.m {
+                self.panels::<V, 2, BL>(y, start, end, c);
+                y += 2;
+            }
+            while y < self.m {
+                self.panels::<V, 1, BL>(y, start, end, c);
+                y += 1;
+            }
+        }
+    }
+
+    /// Rows `y..y + R`, columns `start..end`: panels of `BL` registers, the last narrower
+    /// with its last register partly filled where `end` is not a whole number of them.
+    #[inline(always)]
+    unsafe fn panels<V: Lanes, const R: usize, const BL: usize>(
+        &self,
+        y: usize,
+        start: usize,
+        end: usize,
+        c: &mut [f32],
+    ) {
+        let panel = BL * V::LEN;
+        let mut x = start;
+        unsafe {
+            while x + panel <= end {
+                self.block::<V, R, BL, false>(y, x, V::LEN, c);
+                x += panel;
+            }
+            let left = end - x;
+            if left > 0 {
+                // The registers the rest needs, the last one with `lanes` columns.
+                let registers = left.div_ceil(V::LEN);
+                let lanes = left - (registers - 1) * V::LEN;
+                match registers {
+                    1 => self.block::<V, R, 1, true>(y, x, lanes, c),
+                    2 if BL > 2 => self.block::<V, R, 2, true>(y, x, lanes, c),
+                    3 if BL > 3 => self.block::<V, R, 3, true>(y, x, lanes, c),
+                    _ => self.block::<V, R, BL, true>(y, x, lanes, c),
+                }
+            }
+        }
+    }
+
+    /// Rows `y..y + R`, columns `x..` (`BL` registers, the last holding `lanes` columns if
+    /// `PARTIAL`) of `C`: bias, then for each of the `K` sums' terms one row of `B`'s
+    /// registers times each row's value of `A`, then the clamp.
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)]
+    unsafe fn block<V: Lanes, const R: usize, const BL: usize, const PARTIAL: bool>(
+        &self,
+        y: usize,
+        x: usize,
+        lanes: usize,
+        c: &mut [f32],
+    ) {
+        let (k, n) = (self.k, self.n);
+        debug_assert!(y + R <= self.m);
+        debug_assert!(x + (BL - 1) * V::LEN + if PARTIAL { lanes } else { V::LEN } <= n);
+        unsafe {
+            let biases = self.biases.as_ptr().add(y);
+            let mut acc: [[V; BL]; R] = std::array::from_fn(|r| [V::splat(*biases.add(r)); BL]);
+            let a = self.a.as_ptr().add(y * k);
+            let b = self.b.as_ptr().add(x);
+            for i in 0..k {
+                let b_row = b.add(i * n);
+                let row: [V; BL] = std::array::from_fn(|j| {
+                    if PARTIAL && j == BL - 1 {
+                        V::load_partial(b_row.add(j * V::LEN), lanes)
+                    } else {
+                        V::load(b_row.add(j * V::LEN))
+                    }
+                });
+                for r in 0..R {
+                    let weight = V::splat(*a.add(r * k + i));
+                    for j in 0..BL {
+                        acc[r][j] = weight.mul_add(row[j], acc[r][j]);
+                    }
+                }
+            }
+            if let Some((low, high)) = self.clamp {
+                let (low, high) = (V::splat(low), V::splat(high));
+                // Index loops, unrolled whole: an iterator loop here keeps the sums in
+                // memory, stored after every multiply-add of the loop above.
+                for r in 0..R {
+                    for j in 0..BL {
+                        acc[r][j] = acc[r][j].max(low).min(high);
+                    }
+                }
+            }
+            let out = c.as_mut_ptr().add(y * n + x);
+            for r in 0..R {
+                for j in 0..BL {
+                    let at = out.add(r * n + j * V::LEN);
+                    if PARTIAL && j == BL - 1 {
+                        acc[r][j].store_partial(at, lanes);
+                    } else {
+                        acc[r][j].store(at);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Op for Product {
+    fn name(&self) -> StaticName {
+        "MatMul(lightcap)".into()
+    }
+
+    fn info(&self) -> TractResult<Vec<String>> {
+        Ok(vec![format!(
+            "{}x{} by {}x{} clamp {:?}",
+            self.m,
+            self.k,
+            self.k,
+            self.n,
+            self.clamp()
+        )])
+    }
+
+    fn validation(&self) -> Validation {
+        // Sums in another order than tract's: equal up to rounding.
+        Validation::Rounding
+    }
+
+    op_as_typed_op!();
+}
+
+impl EvalOp for Product {
+    op_out_of_plan!();
+
+    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let (a, b, biases) = args_3!(inputs);
+        let shape = &self.output;
+        // SAFETY: float32 needs no initialisation to be valid, and `run` writes every value.
+        let mut c = unsafe { Tensor::uninitialized::<f32>(shape)? };
+        {
+            let a = a.try_as_plain_ram()?;
+            let b = b.try_as_plain_ram()?;
+            let biases = biases.try_as_plain_ram()?;
+            let mut view = c.try_as_plain_ram_mut()?;
+            // The widest registers, also on planes that fill the last one partly (49 or 196
+            // values): the masked last register costs less than narrower registers
+            // throughout (AVX-512 took 0.77-0.9x AVX2's time on EfficientNet-Lite0's).
+            self.run(
+                Isa::widest(),
+                a.as_slice::<f32>()?,
+                b.as_slice::<f32>()?,
+                biases.as_slice::<f32>()?,
+                view.as_slice_mut::<f32>()?,
+            )?;
+        }
+        Ok(tvec!(c.into_tvalue()))
+    }
+}
+
+impl TypedOp for Product {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        ensure!(inputs.len() == 3, "A, B and biases");
+        ensure!(
+            inputs.iter().all(|f| f.datum_type == f32::datum_type()),
+            "float32 only"
+        );
+        ensure!(
+            self.output.iter().product::<usize>() == self.m * self.n,
+            "an output of {:?} for {}x{} values",
+            self.output,
+            self.m,
+            self.n
+        );
+        Ok(tvec!(f32::fact(&*self.output)))
+    }
+
+    fn cost(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<(Cost, TDim)>> {
+        Ok(tvec!((
+            Cost::FMA(f32::datum_type()),
+            (self.m * self.k * self.n).into()
+        )))
+    }
+
+    as_op!();
+}
+
+/// The generic kernel compiled for each x86-64 instruction set, with the block that fills
+/// its registers: 6 x 2 of AVX2's 16 (and 2 for `B`'s row, 1 for `A`'s value), 6 x 4 of
+/// AVX-512's 32. (4 x 3 on AVX2 left too few registers and spilled sums to memory.)
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::Operands;
+    use crate::kernels::lanes::{Avx2, Avx512};
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn run_avx2(operands: &Operands, c: &mut [f32]) {
+        unsafe { operands.columns::<Avx2, 6, 2>(c) }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn run_avx512(operands: &Operands, c: &mut [f32]) {
+        unsafe { operands.columns::<Avx512, 4, 4>(c) }
+    }
+}

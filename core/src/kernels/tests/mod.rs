@@ -1,0 +1,32 @@
+//! Our operators against a direct reference and against tract's own, on random and edge
+//! shapes, in every instruction set this CPU runs (under qemu too, for aarch64).
+
+mod depthwise;
+mod product;
+
+/// Deterministic values in [-1, 1).
+fn values(seed: u64, len: usize) -> Vec<f32> {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..len)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+/// For scripts/count-aarch64-instructions.sh, which counts the instructions the real
+/// layers take under qemu: whether to run tract's side (`LIGHTCAP_PROBE_KERNELS=tract`)
+/// rather than ours, and how many more times (`LIGHTCAP_PROBE_RUNS=N`, 0 if unset).
+fn probe_runs() -> (bool, usize) {
+    let tract_side = std::env::var("LIGHTCAP_PROBE_KERNELS").is_ok_and(|side| side == "tract");
+    let runs = std::env::var("LIGHTCAP_PROBE_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0);
+    (tract_side, runs)
+}

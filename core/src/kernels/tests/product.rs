@@ -1,0 +1,263 @@
+//! The matrix product (1x1 convolutions) against a direct reference and against tract's
+//! own operators.
+
+use tract_nnef::internal::*;
+use tract_nnef::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec};
+use tract_nnef::tract_core::ops::math;
+use tract_nnef::tract_core::ops::nn::DataFormat;
+
+use super::{probe_runs, values};
+use crate::kernels::lanes::Isa;
+use crate::kernels::product::Product;
+use crate::kernels::use_own_kernels;
+
+/// `A B + bias`, summed in float64.
+fn reference(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], biases: &[f32]) -> Vec<f32> {
+    let mut c = vec![0.0f32; m * n];
+    for row in 0..m {
+        for col in 0..n {
+            let sum: f64 = (0..k)
+                .map(|i| a[row * k + i] as f64 * b[i * n + col] as f64)
+                .sum();
+            c[row * n + col] = (sum + biases[row] as f64) as f32;
+        }
+    }
+    c
+}
+
+fn assert_close(what: &str, got: &[f32], want: &[f32]) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    for (ix, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= 1e-5 * (1.0 + w.abs()) * 4.0,
+            "{what}: value {ix} is {g}, expected {w}"
+        );
+    }
+}
+
+/// Rows around every block height (1, 2, 4, 6), columns around every register and panel
+/// width (4, 8, 16, 24, 48, 64 lanes), sums of 1 term to hundreds.
+const SHAPES: [(usize, usize, usize); 14] = [
+    (1, 1, 1),
+    (2, 3, 5),
+    (3, 7, 4),
+    (5, 17, 9),
+    (6, 16, 64),
+    (7, 9, 65),
+    (8, 1, 47),
+    (9, 33, 17),
+    (13, 5, 100),
+    (16, 32, 200),
+    (24, 96, 49),
+    (40, 144, 196),
+    (11, 300, 23),
+    (4, 2, 129),
+];
+
+#[test]
+fn every_instruction_set_computes_the_product_of_its_definition() {
+    for (seed, &(m, k, n)) in SHAPES.iter().enumerate() {
+        let seed = seed as u64 * 3;
+        let (a, b, biases) = (
+            values(seed, m * k),
+            values(seed + 1, k * n),
+            values(seed + 2, m),
+        );
+        let want = reference(m, k, n, &a, &b, &biases);
+        for isa in Isa::available() {
+            for clamp in [None, Some((0.0f32, 0.5f32))] {
+                let op = Product {
+                    m,
+                    k,
+                    n,
+                    output: tvec![m, n],
+                    clamp: clamp.map(|(l, h)| (l.to_bits(), h.to_bits())),
+                };
+                // NaN where nothing was written would fail the comparison.
+                let mut got = vec![f32::NAN; m * n];
+                op.run(isa, &a, &b, &biases, &mut got).unwrap();
+                let want: Vec<f32> = match clamp {
+                    None => want.clone(),
+                    Some((l, h)) => want.iter().map(|v| v.clamp(l, h)).collect(),
+                };
+                assert_close(
+                    &format!("{m}x{k} by {k}x{n} {isa:?} clamp {clamp:?}"),
+                    &got,
+                    &want,
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn operands_of_the_wrong_size_are_an_error_not_a_read_out_of_bounds() {
+    let (m, k, n) = (5, 7, 9);
+    let op = Product {
+        m,
+        k,
+        n,
+        output: tvec![m, n],
+        clamp: None,
+    };
+    let (a, b, biases) = (values(1, m * k), values(2, k * n), values(3, m));
+    let mut c = vec![0.0; m * n];
+    for isa in Isa::available() {
+        assert!(
+            op.run(isa, &a[1..], &b, &biases, &mut c).is_err(),
+            "{isa:?}: short A"
+        );
+        assert!(
+            op.run(isa, &a, &b[1..], &biases, &mut c).is_err(),
+            "{isa:?}: short B"
+        );
+        assert!(
+            op.run(isa, &a, &b, &biases[1..], &mut c).is_err(),
+            "{isa:?}: few biases"
+        );
+        assert!(
+            op.run(isa, &a, &b, &biases, &mut c[1..]).is_err(),
+            "{isa:?}: short C"
+        );
+    }
+}
+
+/// A graph of one tract 1x1 `Conv` with a bias (and a ReLU6 after it), over `[1, ci, h, w]`,
+/// decluttered as loading does (which makes it a matrix product and an addition).
+fn pointwise_graph(ci: usize, co: usize, h: usize, w: usize, relu6: bool, seed: u64) -> TypedModel {
+    let mut model = TypedModel::default();
+    let x = model.add_source("image", f32::fact([1, ci, h, w])).unwrap();
+    let kernels = Tensor::from_shape(&[co, ci, 1, 1], &values(seed + 100, co * ci)).unwrap();
+    let biases = Tensor::from_shape(&[co], &values(seed + 200, co)).unwrap();
+    let kernels = model.add_const("kernels", kernels).unwrap();
+    let biases = model.add_const("biases", biases).unwrap();
+    let pool = PoolSpec::new(
+        DataFormat::NCHW,
+        tvec![1, 1],
+        PaddingSpec::Valid,
+        None,
+        None,
+        ci,
+        co,
+    );
+    let conv = Conv::new(pool, KernelFormat::OIHW, 1, None);
+    let mut y = model
+        .wire_node("conv", conv, &[x, kernels, biases])
+        .unwrap()[0];
+    if relu6 {
+        let zero = model.add_const("zero", tensor4(&[[[[0.0f32]]]])).unwrap();
+        let six = model.add_const("six", tensor4(&[[[[6.0f32]]]])).unwrap();
+        y = model
+            .wire_node("clip.min", math::max(), &[y, zero])
+            .unwrap()[0];
+        y = model.wire_node("clip.max", math::min(), &[y, six]).unwrap()[0];
+    }
+    model.select_output_outlets(&[y]).unwrap();
+    model.into_decluttered().unwrap()
+}
+
+type Plan = std::sync::Arc<TypedSimplePlan>;
+
+/// Tract's plan and ours for the same 1x1 convolution, and an image for them.
+fn plans(ci: usize, co: usize, h: usize, w: usize, relu6: bool, seed: u64) -> (Plan, Plan, Tensor) {
+    let tract_model = pointwise_graph(ci, co, h, w, relu6, seed);
+    let mut ours = tract_model.clone();
+    assert_eq!(use_own_kernels(&mut ours).unwrap(), 1, "{ci}->{co} {h}x{w}");
+    let ours = ours.into_optimized().unwrap();
+    let ops: Vec<String> = ours
+        .nodes()
+        .iter()
+        .map(|n| n.op.name().to_string())
+        .collect();
+    assert!(ops.iter().any(|op| op == "MatMul(lightcap)"), "{ops:?}");
+    assert!(
+        !ops.iter()
+            .any(|op| op.contains("Max") || op.contains("Min") || op.contains("Add")),
+        "bias or clamp not fused: {ops:?}"
+    );
+    let image = Tensor::from_shape(
+        &[1, ci, h, w],
+        &values(seed, ci * h * w)
+            .iter()
+            .map(|v| v * 8.0)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let plan = |model: TypedModel| model.into_runnable().unwrap();
+    (
+        plan(tract_model.into_optimized().unwrap()),
+        plan(ours),
+        image,
+    )
+}
+
+fn run(plan: &Plan, image: &Tensor) -> Tensor {
+    plan.run(tvec!(image.clone().into_tvalue())).unwrap()[0]
+        .clone()
+        .into_tensor()
+}
+
+#[test]
+fn the_pass_replaces_tracts_pointwise_convolutions_and_keeps_their_results() {
+    for (seed, (ci, co, h, w)) in [(3, 5, 7, 9), (16, 24, 8, 8), (17, 9, 1, 33)]
+        .into_iter()
+        .enumerate()
+    {
+        for relu6 in [false, true] {
+            let (tract_plan, our_plan, image) = plans(ci, co, h, w, relu6, seed as u64);
+            let (want, got) = (run(&tract_plan, &image), run(&our_plan, &image));
+            assert_eq!(got.shape(), want.shape());
+            assert_close(
+                &format!("{ci}->{co} over {h}x{w}, relu6 {relu6}"),
+                got.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap(),
+                want.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap(),
+            );
+        }
+    }
+}
+
+/// EfficientNet-Lite0's 1x1 convolutions (input channels, output channels, side), as the
+/// bundled pack's graph holds them, once per shape.
+const LITE0_POINTWISE: [(usize, usize, usize); 17] = [
+    (32, 16, 112),
+    (16, 96, 112),
+    (96, 24, 56),
+    (24, 144, 56),
+    (144, 24, 56),
+    (144, 40, 28),
+    (40, 240, 28),
+    (240, 40, 28),
+    (240, 80, 14),
+    (80, 480, 14),
+    (480, 80, 14),
+    (480, 112, 14),
+    (112, 672, 14),
+    (672, 112, 14),
+    (672, 192, 7),
+    (192, 1152, 7),
+    (1152, 192, 7),
+];
+
+/// The real layers' shapes (column tails of 196 and 49, sums of 16 to 1152 terms) against
+/// tract's operators; then, for scripts/count-aarch64-instructions.sh, one side's layers
+/// again (see `probe_runs`).
+#[test]
+fn efficientnet_lite0_pointwise_layers_match_tracts() {
+    let mut plans_run = vec![];
+    for (seed, &(ci, co, side)) in LITE0_POINTWISE.iter().enumerate() {
+        let (tract_plan, our_plan, image) = plans(ci, co, side, side, true, seed as u64);
+        let (want, got) = (run(&tract_plan, &image), run(&our_plan, &image));
+        assert_close(
+            &format!("EfficientNet-Lite0 layer {ci}->{co} over {side}x{side}"),
+            got.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap(),
+            want.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap(),
+        );
+        plans_run.push((tract_plan, our_plan, image));
+    }
+    let (tract_side, runs) = probe_runs();
+    for _ in 0..runs {
+        for (tract_plan, our_plan, image) in &plans_run {
+            run(if tract_side { tract_plan } else { our_plan }, image);
+        }
+    }
+}
