@@ -31,6 +31,14 @@ pub(crate) trait Lanes: Copy {
     unsafe fn mul_add(self, b: Self, c: Self) -> Self;
     unsafe fn max(self, other: Self) -> Self;
     unsafe fn min(self, other: Self) -> Self;
+    unsafe fn add(self, other: Self) -> Self;
+    unsafe fn mul(self, other: Self) -> Self;
+    /// Each lane rounded to the nearest integer (ties to even).
+    unsafe fn round(self) -> Self;
+    /// `2^n` for lanes holding integers `n` in -126..=127 (a normal float's exponents).
+    unsafe fn pow2i(self) -> Self;
+    /// `self` in the lanes where `x >= bound`, zero in the others (and where `x` is NaN).
+    unsafe fn zero_unless_at_least(self, x: Self, bound: Self) -> Self;
 }
 
 /// One lane in plain Rust: the kernel for CPUs without the sets below, and the
@@ -76,6 +84,26 @@ impl Lanes for Scalar {
     #[inline(always)]
     unsafe fn min(self, other: Self) -> Self {
         Scalar(self.0.min(other.0))
+    }
+    #[inline(always)]
+    unsafe fn add(self, other: Self) -> Self {
+        Scalar(self.0 + other.0)
+    }
+    #[inline(always)]
+    unsafe fn mul(self, other: Self) -> Self {
+        Scalar(self.0 * other.0)
+    }
+    #[inline(always)]
+    unsafe fn round(self) -> Self {
+        Scalar(self.0.round_ties_even())
+    }
+    #[inline(always)]
+    unsafe fn pow2i(self) -> Self {
+        Scalar(f32::from_bits(((self.0 as i32 + 127) as u32) << 23))
+    }
+    #[inline(always)]
+    unsafe fn zero_unless_at_least(self, x: Self, bound: Self) -> Self {
+        if x.0 >= bound.0 { self } else { Scalar(0.0) }
     }
 }
 
@@ -133,6 +161,32 @@ impl Lanes for Avx2 {
     #[inline(always)]
     unsafe fn min(self, other: Self) -> Self {
         Avx2(unsafe { _mm256_min_ps(self.0, other.0) })
+    }
+    #[inline(always)]
+    unsafe fn add(self, other: Self) -> Self {
+        Avx2(unsafe { _mm256_add_ps(self.0, other.0) })
+    }
+    #[inline(always)]
+    unsafe fn mul(self, other: Self) -> Self {
+        Avx2(unsafe { _mm256_mul_ps(self.0, other.0) })
+    }
+    #[inline(always)]
+    unsafe fn round(self) -> Self {
+        Avx2(unsafe {
+            _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(self.0)
+        })
+    }
+    #[inline(always)]
+    unsafe fn pow2i(self) -> Self {
+        unsafe {
+            let n = _mm256_cvtps_epi32(self.0);
+            let bits = _mm256_slli_epi32::<23>(_mm256_add_epi32(n, _mm256_set1_epi32(127)));
+            Avx2(_mm256_castsi256_ps(bits))
+        }
+    }
+    #[inline(always)]
+    unsafe fn zero_unless_at_least(self, x: Self, bound: Self) -> Self {
+        Avx2(unsafe { _mm256_and_ps(self.0, _mm256_cmp_ps::<_CMP_GE_OQ>(x.0, bound.0)) })
     }
 }
 
@@ -206,6 +260,34 @@ impl Lanes for Avx512 {
     unsafe fn min(self, other: Self) -> Self {
         Avx512(unsafe { _mm512_min_ps(self.0, other.0) })
     }
+    #[inline(always)]
+    unsafe fn add(self, other: Self) -> Self {
+        Avx512(unsafe { _mm512_add_ps(self.0, other.0) })
+    }
+    #[inline(always)]
+    unsafe fn mul(self, other: Self) -> Self {
+        Avx512(unsafe { _mm512_mul_ps(self.0, other.0) })
+    }
+    #[inline(always)]
+    unsafe fn round(self) -> Self {
+        Avx512(unsafe {
+            _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(self.0)
+        })
+    }
+    #[inline(always)]
+    unsafe fn pow2i(self) -> Self {
+        unsafe {
+            let n = _mm512_cvtps_epi32(self.0);
+            let bits = _mm512_slli_epi32::<23>(_mm512_add_epi32(n, _mm512_set1_epi32(127)));
+            Avx512(_mm512_castsi512_ps(bits))
+        }
+    }
+    #[inline(always)]
+    unsafe fn zero_unless_at_least(self, x: Self, bound: Self) -> Self {
+        Avx512(unsafe {
+            _mm512_maskz_mov_ps(_mm512_cmp_ps_mask::<_CMP_GE_OQ>(x.0, bound.0), self.0)
+        })
+    }
 }
 
 /// 4 lanes of NEON, which every aarch64 CPU has.
@@ -262,6 +344,36 @@ impl Lanes for Neon {
     #[inline(always)]
     unsafe fn min(self, other: Self) -> Self {
         Neon(unsafe { vminq_f32(self.0, other.0) })
+    }
+    #[inline(always)]
+    unsafe fn add(self, other: Self) -> Self {
+        Neon(unsafe { vaddq_f32(self.0, other.0) })
+    }
+    #[inline(always)]
+    unsafe fn mul(self, other: Self) -> Self {
+        Neon(unsafe { vmulq_f32(self.0, other.0) })
+    }
+    #[inline(always)]
+    unsafe fn round(self) -> Self {
+        Neon(unsafe { vrndnq_f32(self.0) })
+    }
+    #[inline(always)]
+    unsafe fn pow2i(self) -> Self {
+        unsafe {
+            let n = vcvtnq_s32_f32(self.0);
+            let bits = vshlq_n_s32::<23>(vaddq_s32(n, vdupq_n_s32(127)));
+            Neon(vreinterpretq_f32_s32(bits))
+        }
+    }
+    #[inline(always)]
+    unsafe fn zero_unless_at_least(self, x: Self, bound: Self) -> Self {
+        unsafe {
+            let keep = vcgeq_f32(x.0, bound.0);
+            Neon(vreinterpretq_f32_u32(vandq_u32(
+                vreinterpretq_u32_f32(self.0),
+                keep,
+            )))
+        }
     }
 }
 

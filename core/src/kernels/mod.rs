@@ -3,6 +3,10 @@
 //!
 //! - [`depthwise::DepthwiseConv`]: depthwise convolutions (EfficientNet-Lite0's 3x3 and 5x5,
 //!   stride 1 and 2, padded), with the ReLU6 after them fused.
+//! - [`dense::DenseConv`]: other convolutions (the stem, ResNet-50's 3x3 and 7x7), as
+//!   patches and the product kernel below, with their ReLU or ReLU6 fused.
+//! - [`softmax::Softmax`]: softmax over the last axis (attention's rows of 69 scores and
+//!   more), with an exponential of ours.
 //! - [`product::Product`]: the matrix products 1x1 convolutions become (`C, H*W` planes
 //!   times a constant `C_out x C` matrix), with their bias and ReLU6 fused.
 //!
@@ -10,9 +14,11 @@
 //! or AVX-512 on x86-64, NEON on aarch64, plain Rust elsewhere. Float16 graphs keep tract's
 //! operators (tract has float16 kernels for ARMv8.2, which phones run).
 
+pub(crate) mod dense;
 pub(crate) mod depthwise;
 pub(crate) mod lanes;
 pub(crate) mod product;
+pub(crate) mod softmax;
 
 use tract_nnef::internal::*;
 use tract_nnef::tract_core::ops::binary::TypedBinOp;
@@ -21,6 +27,7 @@ use tract_nnef::tract_core::ops::cnn::{Conv, KernelFormat};
 use tract_nnef::tract_core::ops::einsum::EinSum;
 use tract_nnef::tract_core::ops::nn::DataFormat;
 
+use dense::DenseConv;
 use depthwise::{DepthwiseConv, Geometry};
 use product::Product;
 
@@ -30,10 +37,13 @@ pub(crate) fn use_own_kernels(model: &mut TypedModel) -> TractResult<usize> {
     let mut replaced = 0;
     // Nodes added by the patches come after these and are ours.
     for id in 0..model.nodes().len() {
-        let patch = match depthwise_patch(model, id)? {
-            Some(patch) => Some(patch),
-            None => product_patch(model, id)?,
-        };
+        let mut patch = None;
+        for candidate in [depthwise_patch, dense_patch, product_patch, softmax_patch] {
+            patch = candidate(model, id)?;
+            if patch.is_some() {
+                break;
+            }
+        }
         if let Some(patch) = patch {
             patch.apply(model)?;
             replaced += 1;
@@ -49,7 +59,13 @@ fn depthwise_patch(model: &TypedModel, id: usize) -> TractResult<Option<TypedMod
     let Some(conv) = node.op_as::<Conv>() else {
         return Ok(None);
     };
-    let Some(geometry) = depthwise_geometry(model, node, conv)? else {
+    let spec = &conv.pool_spec;
+    let depthwise =
+        conv.group > 1 && conv.group == spec.input_channels && conv.group == spec.output_channels;
+    if !depthwise {
+        return Ok(None);
+    }
+    let Some(geometry) = plane_geometry(model, node, conv)? else {
         return Ok(None);
     };
     let (Some(kernel), Some(bias)) = (
@@ -80,6 +96,67 @@ fn depthwise_patch(model: &TypedModel, id: usize) -> TractResult<Option<TypedMod
     let bias = patch.add_const(format!("{}.biases", node.name), bias)?;
     let op = DepthwiseConv {
         geometry,
+        clamp: epilogue
+            .clamp
+            .map(|(low, high)| (low.to_bits(), high.to_bits())),
+    };
+    let mut wire = patch.wire_node(&node.name, op, &[image, kernel, bias])?[0];
+    for (name, axis_op) in epilogue.axis_ops {
+        wire = patch.wire_node(name, axis_op, &[wire])?[0];
+    }
+    patch.shunt_outside(model, OutletId::new(epilogue.last, 0), wire)?;
+    Ok(Some(patch))
+}
+
+/// The patch that puts a [`DenseConv`] (and the clamp after it) in the place of node `id`,
+/// if that node is a convolution of every output channel over every input channel that
+/// ours runs.
+fn dense_patch(model: &TypedModel, id: usize) -> TractResult<Option<TypedModelPatch>> {
+    let node = model.node(id);
+    let Some(conv) = node.op_as::<Conv>() else {
+        return Ok(None);
+    };
+    if conv.group != 1 {
+        return Ok(None);
+    }
+    let Some(geometry) = plane_geometry(model, node, conv)? else {
+        return Ok(None);
+    };
+    let (Some(kernel), Some(bias)) = (
+        constant(model, node.inputs[1], 4)?,
+        constant(model, node.inputs[2], 4)?,
+    ) else {
+        return Ok(None);
+    };
+    let (input_channels, output_channels) = (
+        conv.pool_spec.input_channels,
+        conv.pool_spec.output_channels,
+    );
+    let taps = geometry.kernel[0] * geometry.kernel[1];
+    if kernel.datum_type() != f32::datum_type()
+        || kernel.len() != output_channels * input_channels * taps
+    {
+        return Ok(None);
+    }
+    let bias = match bias.len() {
+        1 => Tensor::from(bias.cast_to_scalar::<f32>()?)
+            .broadcast_scalar_to_shape(&[output_channels])?,
+        n if n == output_channels => bias
+            .cast_to::<f32>()?
+            .into_owned()
+            .into_shape(&[output_channels])?,
+        _ => return Ok(None),
+    };
+    let epilogue = epilogue(model, id)?;
+    let mut patch = TypedModelPatch::new(format!("lightcap conv {}", node.name));
+    let image = patch.tap_model(model, node.inputs[0])?;
+    // OIHW is already one row of `C * kh * kw` values per output channel.
+    let kernel = weights_wire(&mut patch, model, node, 1, kernel)?;
+    let bias = patch.add_const(format!("{}.biases", node.name), bias)?;
+    let op = DenseConv {
+        geometry,
+        input_channels,
+        output_channels,
         clamp: epilogue
             .clamp
             .map(|(low, high)| (low.to_bits(), high.to_bits())),
@@ -216,6 +293,30 @@ fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option<TypedModel
     let wire = patch.wire_node(&node.name, op, &[a, b, biases])?[0];
     patch.shunt_outside(model, OutletId::new(id, 0), wire)?;
     Ok(Some(patch))
+}
+
+/// The patch that puts our [`softmax::Softmax`] in the place of node `id`, if that node is
+/// tract's float32 softmax over the last axis.
+fn softmax_patch(model: &TypedModel, id: usize) -> TractResult<Option<TypedModelPatch>> {
+    let node = model.node(id);
+    let Some(op) = node.op_as::<tract_nnef::tract_core::ops::nn::Softmax>() else {
+        return Ok(None);
+    };
+    let input = model.outlet_fact(node.inputs[0])?;
+    if op.kind != tract_nnef::tract_core::ops::nn::SoftmaxKind::Softmax
+        || op.quant_output_dt.is_some()
+        || input.datum_type != f32::datum_type()
+        || input.rank() == 0
+        || *op.axes != [input.rank() - 1]
+    {
+        return Ok(None);
+    }
+    Ok(Some(TypedModelPatch::replace_single_op(
+        model,
+        node,
+        &node.inputs,
+        softmax::Softmax,
+    )?))
 }
 
 /// The weights of a product in `patch`: the graph's own constant where it is one (no copy:
@@ -356,19 +457,17 @@ fn constant(
     Ok(outputs.map(|mut outputs| outputs.remove(outlet.slot).into_arc_tensor()))
 }
 
-/// The geometry of a convolution ours computes: float32, each channel its own kernel,
-/// channels before the two spatial axes, no dilation, shapes known.
-fn depthwise_geometry(
+/// The geometry of a convolution ours computes: float32, channels before the two spatial
+/// axes, kernels in OIHW order, no dilation, shapes known (the grouping is checked by each
+/// operator's patch).
+fn plane_geometry(
     model: &TypedModel,
     node: &TypedNode,
     conv: &Conv,
 ) -> TractResult<Option<Geometry>> {
     let spec = &conv.pool_spec;
     let input = model.outlet_fact(node.inputs[0])?;
-    let depthwise = conv.q_params.is_none()
-        && conv.group > 1
-        && conv.group == spec.input_channels
-        && conv.group == spec.output_channels
+    let covered = conv.q_params.is_none()
         && conv.kernel_fmt == KernelFormat::OIHW
         && matches!(spec.data_format, DataFormat::NCHW | DataFormat::CHW)
         && spec.rank() == 2
@@ -377,11 +476,11 @@ fn depthwise_geometry(
     let Some(shape) = input.shape.as_concrete() else {
         return Ok(None);
     };
-    if !depthwise || shape.len() < 3 {
+    if !covered || shape.len() < 3 {
         return Ok(None);
     }
     let hw = [shape[shape.len() - 2], shape[shape.len() - 1]];
-    if shape[shape.len() - 3] != conv.group || hw.contains(&0) {
+    if shape[shape.len() - 3] != spec.input_channels || hw.contains(&0) {
         return Ok(None);
     }
     let kernel = [spec.kernel_shape[0], spec.kernel_shape[1]];

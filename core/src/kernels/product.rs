@@ -17,6 +17,18 @@ use super::lanes::{Isa, Lanes, Scalar};
 /// Floats of `B` a chunk of columns may hold (128 KiB: within any L2 cache).
 const CHUNK_FLOATS: usize = 32 * 1024;
 
+/// Terms of the sums taken at once: deeper products (ResNet-50's 3x3 convolutions sum
+/// 576 to 4,608) are summed in parts, `C` holding the partial sums in between.
+const MAX_DEPTH: usize = 256;
+
+/// Which terms of the sums a pass over `C` adds, and whether they are the last.
+#[derive(Clone, Copy)]
+struct Sums {
+    from: usize,
+    to: usize,
+    last: bool,
+}
+
 /// The product as a tract operator. Inputs: `A` (`M x K` values), `B` (`K x N`) and the
 /// biases (`M`), each in whatever unit axes the graph gives them; output `C` in `output`'s
 /// shape (`M x N` values: a 1x1 convolution's `[1, M, H, W]`, a layer's `[1, M, N]`).
@@ -39,6 +51,9 @@ pub(crate) struct Operands<'a> {
     pub b: &'a [f32],
     pub biases: &'a [f32],
     pub clamp: Option<(f32, f32)>,
+    /// Floats between the starts of consecutive rows of `C`: `n`, or more where `C` is a
+    /// band of columns of a wider matrix.
+    pub c_stride: usize,
 }
 
 impl Product {
@@ -64,6 +79,7 @@ impl Product {
             b,
             biases,
             clamp: self.clamp(),
+            c_stride: self.n,
         };
         operands.run(isa, c)
     }
@@ -79,12 +95,14 @@ impl Operands<'_> {
                 && self.a.len() == m * k
                 && self.b.len() == k * n
                 && self.biases.len() == m
-                && c.len() == m * n,
-            "a product of {m}x{k} by {k}x{n} given {}, {} and {} biases into {}",
+                && self.c_stride >= n
+                && c.len() == (m - 1) * self.c_stride + n,
+            "a product of {m}x{k} by {k}x{n} given {}, {} and {} biases into {} (rows {} apart)",
             self.a.len(),
             self.b.len(),
             self.biases.len(),
-            c.len()
+            c.len(),
+            self.c_stride
         );
         // SAFETY: each arm runs only where `Isa::available` found its instruction set, and
         // the lengths were checked above.
@@ -102,20 +120,32 @@ impl Operands<'_> {
         Ok(())
     }
 
-    /// Every block of `C`, in chunks of columns whose part of `B` (`K` rows) stays in the
-    /// L2 cache while each block of `R` rows of `C` is computed over it (so `C` is written
-    /// row by row, not a few values per row across a whole plane).
+    /// Every block of `C`, in chunks of columns and of the sums' terms small enough that
+    /// their part of `B` stays in the L2 cache while each block of `R` rows of `C` is
+    /// computed over it (so `C` is written row by row, not a few values per row across a
+    /// whole plane, and the deep layers' `B` is not read from memory once per block).
     ///
     /// # Safety
     /// The CPU must run `V`'s instructions; the slices' lengths match `m`, `k`, `n`.
     #[inline(always)]
     pub(crate) unsafe fn columns<V: Lanes, const R: usize, const BL: usize>(&self, c: &mut [f32]) {
         let panel = BL * V::LEN;
-        let chunk = (CHUNK_FLOATS / self.k).max(panel) / panel * panel;
+        let depth = self.k.min(MAX_DEPTH);
+        let chunk = (CHUNK_FLOATS / depth).max(panel) / panel * panel;
         let mut start = 0;
         while start < self.n {
             let end = (start + chunk).min(self.n);
-            unsafe { self.rows::<V, R, BL>(start, end, c) };
+            let mut terms = 0;
+            while terms < self.k {
+                let to = (terms + depth).min(self.k);
+                let sums = Sums {
+                    from: terms,
+                    to,
+                    last: to == self.k,
+                };
+                unsafe { self.rows::<V, R, BL>(start, end, sums, c) };
+                terms = to;
+            }
             start = end;
         }
     }
@@ -126,24 +156,25 @@ impl Operands<'_> {
         &self,
         start: usize,
         end: usize,
+        sums: Sums,
         c: &mut [f32],
     ) {
         let mut y = 0;
         unsafe {
             while y + R <= self.m {
-                self.panels::<V, R, BL>(y, start, end, c);
+                self.panels::<V, R, BL>(y, start, end, sums, c);
                 y += R;
             }
             if R > 4 && y + 4 <= self.m {
-                self.panels::<V, 4, BL>(y, start, end, c);
+                self.panels::<V, 4, BL>(y, start, end, sums, c);
                 y += 4;
             }
             if R > 2 && y + 2 <= self.m {
-                self.panels::<V, 2, BL>(y, start, end, c);
+                self.panels::<V, 2, BL>(y, start, end, sums, c);
                 y += 2;
             }
             while y < self.m {
-                self.panels::<V, 1, BL>(y, start, end, c);
+                self.panels::<V, 1, BL>(y, start, end, sums, c);
                 y += 1;
             }
         }
@@ -157,13 +188,14 @@ impl Operands<'_> {
         y: usize,
         start: usize,
         end: usize,
+        sums: Sums,
         c: &mut [f32],
     ) {
         let panel = BL * V::LEN;
         let mut x = start;
         unsafe {
             while x + panel <= end {
-                self.block::<V, R, BL, false>(y, x, V::LEN, c);
+                self.block::<V, R, BL, false>(y, x, V::LEN, sums, c);
                 x += panel;
             }
             let left = end - x;
@@ -172,18 +204,19 @@ impl Operands<'_> {
                 let registers = left.div_ceil(V::LEN);
                 let lanes = left - (registers - 1) * V::LEN;
                 match registers {
-                    1 => self.block::<V, R, 1, true>(y, x, lanes, c),
-                    2 if BL > 2 => self.block::<V, R, 2, true>(y, x, lanes, c),
-                    3 if BL > 3 => self.block::<V, R, 3, true>(y, x, lanes, c),
-                    _ => self.block::<V, R, BL, true>(y, x, lanes, c),
+                    1 => self.block::<V, R, 1, true>(y, x, lanes, sums, c),
+                    2 if BL > 2 => self.block::<V, R, 2, true>(y, x, lanes, sums, c),
+                    3 if BL > 3 => self.block::<V, R, 3, true>(y, x, lanes, sums, c),
+                    _ => self.block::<V, R, BL, true>(y, x, lanes, sums, c),
                 }
             }
         }
     }
 
     /// Rows `y..y + R`, columns `x..` (`BL` registers, the last holding `lanes` columns if
-    /// `PARTIAL`) of `C`: bias, then for each of the `K` sums' terms one row of `B`'s
-    /// registers times each row's value of `A`, then the clamp.
+    /// `PARTIAL`) of `C`: the bias (or what earlier terms summed), then for each of the
+    /// terms `sums` covers one row of `B`'s registers times each row's value of `A`, then,
+    /// after the last terms, the clamp.
     #[inline(always)]
     #[allow(clippy::needless_range_loop)]
     unsafe fn block<V: Lanes, const R: usize, const BL: usize, const PARTIAL: bool>(
@@ -191,17 +224,32 @@ impl Operands<'_> {
         y: usize,
         x: usize,
         lanes: usize,
+        sums: Sums,
         c: &mut [f32],
     ) {
-        let (k, n) = (self.k, self.n);
+        let (k, n, ldc) = (self.k, self.n, self.c_stride);
         debug_assert!(y + R <= self.m);
         debug_assert!(x + (BL - 1) * V::LEN + if PARTIAL { lanes } else { V::LEN } <= n);
         unsafe {
-            let biases = self.biases.as_ptr().add(y);
-            let mut acc: [[V; BL]; R] = std::array::from_fn(|r| [V::splat(*biases.add(r)); BL]);
+            let out = c.as_mut_ptr().add(y * ldc + x);
+            let mut acc: [[V; BL]; R] = if sums.from == 0 {
+                let biases = self.biases.as_ptr().add(y);
+                std::array::from_fn(|r| [V::splat(*biases.add(r)); BL])
+            } else {
+                std::array::from_fn(|r| {
+                    std::array::from_fn(|j| {
+                        let at = out.add(r * ldc + j * V::LEN);
+                        if PARTIAL && j == BL - 1 {
+                            V::load_partial(at, lanes)
+                        } else {
+                            V::load(at)
+                        }
+                    })
+                })
+            };
             let a = self.a.as_ptr().add(y * k);
             let b = self.b.as_ptr().add(x);
-            for i in 0..k {
+            for i in sums.from..sums.to {
                 let b_row = b.add(i * n);
                 let row: [V; BL] = std::array::from_fn(|j| {
                     if PARTIAL && j == BL - 1 {
@@ -217,7 +265,7 @@ impl Operands<'_> {
                     }
                 }
             }
-            if let Some((low, high)) = self.clamp {
+            if let (Some((low, high)), true) = (self.clamp, sums.last) {
                 let (low, high) = (V::splat(low), V::splat(high));
                 // Index loops, unrolled whole: an iterator loop here keeps the sums in
                 // memory, stored after every multiply-add of the loop above.
@@ -227,10 +275,9 @@ impl Operands<'_> {
                     }
                 }
             }
-            let out = c.as_mut_ptr().add(y * n + x);
             for r in 0..R {
                 for j in 0..BL {
-                    let at = out.add(r * n + j * V::LEN);
+                    let at = out.add(r * ldc + j * V::LEN);
                     if PARTIAL && j == BL - 1 {
                         acc[r][j].store_partial(at, lanes);
                     } else {

@@ -1,8 +1,10 @@
 //! Our operators against a direct reference and against tract's own, on random and edge
 //! shapes, in every instruction set this CPU runs (under qemu too, for aarch64).
 
+mod dense;
 mod depthwise;
 mod product;
+mod softmax;
 
 /// Deterministic values in [-1, 1).
 fn values(seed: u64, len: usize) -> Vec<f32> {
