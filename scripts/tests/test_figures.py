@@ -120,3 +120,18 @@ def test_a_figure_with_no_source_fails_the_check(tmp_path):
     ]
     (tmp_path / "docs" / "guide.md").write_text("a caption <!--fig:load-->256.4 ms<!--/fig-->\n")
     assert figures.problems(tmp_path, record, {}) == []
+
+
+def test_a_new_profile_replaces_the_last_ones_kinds_only(tmp_path):
+    path = tmp_path / "figures.json"
+    path.write_text(json.dumps({
+        "profile.clamp_share": {"text": "6%", "value": 0.06, "unit": "fraction"},
+        "profile.tract.clamp_share": {"text": "6%", "value": 0.06, "unit": "fraction"},
+        "bench.vision_ms": {"text": "29.2 ms", "value": 29.2, "unit": "ms"},
+    }))
+    new = {"profile.product_share": {"text": "58%", "value": 0.58, "unit": "fraction"}}
+    figures.record(new, "lightcap bench --profile", None, path=path, replacing="profile")
+    recorded = json.loads(path.read_text())
+    # A kind the new profile has not (its clamps are fused now) goes; other prefixes stay.
+    assert sorted(recorded) == ["bench.vision_ms", "profile.product_share", "profile.tract.clamp_share"]
+    assert recorded["profile.product_share"]["command"] == "lightcap bench --profile"

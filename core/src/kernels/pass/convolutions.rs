@@ -1,0 +1,172 @@
+//! Convolutions ours runs: depthwise ones, and dense ones (every output channel over every
+//! input channel) other than those tract's declutter already made matrix products.
+
+use tract_nnef::internal::*;
+use tract_nnef::tract_core::ops::cnn::{Conv, KernelFormat};
+use tract_nnef::tract_core::ops::nn::DataFormat;
+
+use super::{constant, epilogue, weights_wire};
+use crate::kernels::dense::DenseConv;
+use crate::kernels::depthwise::{DepthwiseConv, Geometry};
+
+/// The patch that puts a [`DepthwiseConv`] (and the clamp after it) in the place of node
+/// `id`, if that node is a depthwise convolution ours runs.
+pub(super) fn depthwise_patch(
+    model: &TypedModel,
+    id: usize,
+) -> TractResult<Option<TypedModelPatch>> {
+    let node = model.node(id);
+    let Some(conv) = node.op_as::<Conv>() else {
+        return Ok(None);
+    };
+    let spec = &conv.pool_spec;
+    let depthwise =
+        conv.group > 1 && conv.group == spec.input_channels && conv.group == spec.output_channels;
+    if !depthwise {
+        return Ok(None);
+    }
+    let Some(geometry) = plane_geometry(model, node, conv)? else {
+        return Ok(None);
+    };
+    let (Some(kernel), Some(bias)) = (
+        constant(model, node.inputs[1], 4)?,
+        constant(model, node.inputs[2], 4)?,
+    ) else {
+        return Ok(None);
+    };
+    let channels = conv.group;
+    let taps = geometry.kernel[0] * geometry.kernel[1];
+    if kernel.datum_type() != f32::datum_type() || kernel.len() != channels * taps {
+        return Ok(None);
+    }
+    // OIHW with I = 1 is already one row of taps per channel.
+    let kernel = kernel.into_tensor().into_shape(&[channels, taps])?;
+    let bias = match bias.len() {
+        1 => Tensor::from(bias.cast_to_scalar::<f32>()?).broadcast_scalar_to_shape(&[channels])?,
+        n if n == channels => bias
+            .cast_to::<f32>()?
+            .into_owned()
+            .into_shape(&[channels])?,
+        _ => return Ok(None),
+    };
+    let epilogue = epilogue(model, id)?;
+    let mut patch = TypedModelPatch::new(format!("lightcap depthwise {}", node.name));
+    let image = patch.tap_model(model, node.inputs[0])?;
+    let kernel = patch.add_const(format!("{}.kernels", node.name), kernel)?;
+    let bias = patch.add_const(format!("{}.biases", node.name), bias)?;
+    let op = DepthwiseConv {
+        geometry,
+        clamp: epilogue
+            .clamp
+            .map(|(low, high)| (low.to_bits(), high.to_bits())),
+    };
+    let mut wire = patch.wire_node(&node.name, op, &[image, kernel, bias])?[0];
+    for (name, axis_op) in epilogue.axis_ops {
+        wire = patch.wire_node(name, axis_op, &[wire])?[0];
+    }
+    patch.shunt_outside(model, OutletId::new(epilogue.last, 0), wire)?;
+    Ok(Some(patch))
+}
+
+/// The patch that puts a [`DenseConv`] (and the clamp after it) in the place of node `id`,
+/// if that node is a convolution of every output channel over every input channel that
+/// ours runs.
+pub(super) fn dense_patch(model: &TypedModel, id: usize) -> TractResult<Option<TypedModelPatch>> {
+    let node = model.node(id);
+    let Some(conv) = node.op_as::<Conv>() else {
+        return Ok(None);
+    };
+    if conv.group != 1 {
+        return Ok(None);
+    }
+    let Some(geometry) = plane_geometry(model, node, conv)? else {
+        return Ok(None);
+    };
+    let (Some(kernel), Some(bias)) = (
+        constant(model, node.inputs[1], 4)?,
+        constant(model, node.inputs[2], 4)?,
+    ) else {
+        return Ok(None);
+    };
+    let (input_channels, output_channels) = (
+        conv.pool_spec.input_channels,
+        conv.pool_spec.output_channels,
+    );
+    let taps = geometry.kernel[0] * geometry.kernel[1];
+    if kernel.datum_type() != f32::datum_type()
+        || kernel.len() != output_channels * input_channels * taps
+    {
+        return Ok(None);
+    }
+    let bias = match bias.len() {
+        1 => Tensor::from(bias.cast_to_scalar::<f32>()?)
+            .broadcast_scalar_to_shape(&[output_channels])?,
+        n if n == output_channels => bias
+            .cast_to::<f32>()?
+            .into_owned()
+            .into_shape(&[output_channels])?,
+        _ => return Ok(None),
+    };
+    let epilogue = epilogue(model, id)?;
+    let mut patch = TypedModelPatch::new(format!("lightcap conv {}", node.name));
+    let image = patch.tap_model(model, node.inputs[0])?;
+    // OIHW is already one row of `C * kh * kw` values per output channel.
+    let kernel = weights_wire(&mut patch, model, node, 1, kernel)?;
+    let bias = patch.add_const(format!("{}.biases", node.name), bias)?;
+    let op = DenseConv {
+        geometry,
+        input_channels,
+        output_channels,
+        clamp: epilogue
+            .clamp
+            .map(|(low, high)| (low.to_bits(), high.to_bits())),
+    };
+    let mut wire = patch.wire_node(&node.name, op, &[image, kernel, bias])?[0];
+    for (name, axis_op) in epilogue.axis_ops {
+        wire = patch.wire_node(name, axis_op, &[wire])?[0];
+    }
+    patch.shunt_outside(model, OutletId::new(epilogue.last, 0), wire)?;
+    Ok(Some(patch))
+}
+
+/// The geometry of a convolution ours computes: float32, channels before the two spatial
+/// axes, kernels in OIHW order, no dilation, shapes known (the grouping is checked by each
+/// operator's patch).
+fn plane_geometry(
+    model: &TypedModel,
+    node: &TypedNode,
+    conv: &Conv,
+) -> TractResult<Option<Geometry>> {
+    let spec = &conv.pool_spec;
+    let input = model.outlet_fact(node.inputs[0])?;
+    let covered = conv.q_params.is_none()
+        && conv.kernel_fmt == KernelFormat::OIHW
+        && matches!(spec.data_format, DataFormat::NCHW | DataFormat::CHW)
+        && spec.rank() == 2
+        && spec.dilations().iter().all(|&d| d == 1)
+        && input.datum_type == f32::datum_type();
+    let Some(shape) = input.shape.as_concrete() else {
+        return Ok(None);
+    };
+    if !covered || shape.len() < 3 {
+        return Ok(None);
+    }
+    let hw = [shape[shape.len() - 2], shape[shape.len() - 1]];
+    if shape[shape.len() - 3] != spec.input_channels || hw.contains(&0) {
+        return Ok(None);
+    }
+    let kernel = [spec.kernel_shape[0], spec.kernel_shape[1]];
+    let stride = [spec.strides()[0], spec.strides()[1]];
+    let padded = spec.computed_padding(&hw);
+    let output = [padded[0].convoluted, padded[1].convoluted];
+    if output.contains(&0) {
+        return Ok(None);
+    }
+    Ok(Some(Geometry {
+        input: hw,
+        kernel,
+        stride,
+        pad_before: [padded[0].pad_before, padded[1].pad_before],
+        output,
+    }))
+}

@@ -1,0 +1,231 @@
+//! Matrix products ours runs: 1x1 convolutions (with the bias added after them) and layers
+//! with constant weights, whatever unit axes the graph's form gives them.
+
+use tract_nnef::internal::*;
+use tract_nnef::tract_core::ops::binary::TypedBinOp;
+use tract_nnef::tract_core::ops::cast::Cast;
+use tract_nnef::tract_core::ops::einsum::EinSum;
+
+use super::{constant, epilogue, weights_wire};
+use crate::kernels::product::Product;
+
+/// The patch that puts a [`Product`] in the place of node `id`, if that node is a float32
+/// matrix product of known shapes with constant weights on one side. Axes of size 1 do not
+/// matter (the two graph forms place them differently; [`Product`] reads flat row-major
+/// values); of the others, it is either
+/// - a 1x1 convolution as tract's declutter leaves it: a constant `M x K` matrix times an
+///   image `K x ...`, the axes after `K` (`H, W` or `H*W`) kept in the output after `M`;
+///   the bias added and the clamp after it fused;
+/// - a layer's `M x K` activations times constant `K x N` weights, `K` one axis or
+///   several (what follows, a bias per column, stays tract's).
+pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option<TypedModelPatch>> {
+    let node = model.node(id);
+    let Some(einsum) = node.op_as::<EinSum>() else {
+        return Ok(None);
+    };
+    if einsum.q_params.is_some() || einsum.operating_dt != f32::datum_type() {
+        return Ok(None);
+    }
+    let facts = [
+        model.outlet_fact(node.inputs[0])?,
+        model.outlet_fact(node.inputs[1])?,
+        &node.outputs[0].fact,
+    ];
+    if facts.iter().any(|f| f.datum_type != f32::datum_type()) {
+        return Ok(None);
+    }
+    let (Some(first), Some(second), Some(output)) = (
+        facts[0].shape.as_concrete(),
+        facts[1].shape.as_concrete(),
+        facts[2].shape.as_concrete(),
+    ) else {
+        return Ok(None);
+    };
+    let axes = einsum.axes.to_string();
+    let Some([x, y, z]) = significant_axes(&axes, [first, second, output]) else {
+        return Ok(None);
+    };
+    let size = |letter: char| -> usize {
+        let (inputs, _) = axes.split_once("->").unwrap_or_default();
+        let (a, b) = inputs.split_once(',').unwrap_or_default();
+        a.chars()
+            .zip(first)
+            .chain(b.chars().zip(second))
+            .find(|&(l, _)| l == letter)
+            .map_or(1, |(_, &d)| d)
+    };
+    // A 1x1 convolution: the constant matrix comes first or second (ONNX exports write
+    // either).
+    for weights_slot in [0, 1] {
+        let (a, b) = if weights_slot == 0 {
+            (&x, &y)
+        } else {
+            (&y, &x)
+        };
+        let is_pointwise = a.len() == 2
+            && b.len() >= 2
+            && b[0] == a[1]
+            && z.len() == b.len()
+            && z[0] == a[0]
+            && z[1..] == b[1..]
+            && !b.contains(&a[0]);
+        if !is_pointwise {
+            continue;
+        }
+        let Some(weights) = constant(model, node.inputs[weights_slot], 4)? else {
+            continue;
+        };
+        let (m, k) = (size(a[0]), size(a[1]));
+        let op = Product {
+            m,
+            k,
+            n: b[1..].iter().map(|&l| size(l)).product(),
+            output: output.into(),
+            clamp: None,
+        };
+        let bias = row_bias(model, id, m)?;
+        let epilogue = epilogue(model, bias.last)?;
+        let mut patch = TypedModelPatch::new(format!("lightcap product {}", node.name));
+        let a = weights_wire(&mut patch, model, node, weights_slot, weights)?;
+        let b = patch.tap_model(model, node.inputs[1 - weights_slot])?;
+        let biases = patch.add_const(format!("{}.biases", node.name), bias.biases)?;
+        let op = Product {
+            clamp: epilogue
+                .clamp
+                .map(|(low, high)| (low.to_bits(), high.to_bits())),
+            ..op
+        };
+        let mut wire = patch.wire_node(&node.name, op, &[a, b, biases])?[0];
+        for (name, axis_op) in bias.axis_ops.into_iter().chain(epilogue.axis_ops) {
+            wire = patch.wire_node(name, axis_op, &[wire])?[0];
+        }
+        patch.shunt_outside(model, OutletId::new(epilogue.last, 0), wire)?;
+        return Ok(Some(patch));
+    }
+    // A layer: activations times constant weights, the sum over one axis or several
+    // consecutive ones (attention heads' outputs times the output projection).
+    let is_layer = x.len() >= 2
+        && y.len() == x.len()
+        && z.len() == 2
+        && y[..y.len() - 1] == x[1..]
+        && z[0] == x[0]
+        && z[1] == y[y.len() - 1]
+        && !x.contains(&z[1]);
+    if !is_layer {
+        return Ok(None);
+    }
+    let Some(weights) = constant(model, node.inputs[1], 4)? else {
+        return Ok(None);
+    };
+    let k = x[1..].iter().map(|&l| size(l)).product();
+    let (m, n) = (size(x[0]), size(z[1]));
+    let op = Product {
+        m,
+        k,
+        n,
+        output: output.into(),
+        clamp: None,
+    };
+    let mut patch = TypedModelPatch::new(format!("lightcap product {}", node.name));
+    let a = patch.tap_model(model, node.inputs[0])?;
+    let b = weights_wire(&mut patch, model, node, 1, weights)?;
+    let biases = patch.add_const(format!("{}.biases", node.name), Tensor::zero::<f32>(&[m])?)?;
+    let wire = patch.wire_node(&node.name, op, &[a, b, biases])?[0];
+    patch.shunt_outside(model, OutletId::new(id, 0), wire)?;
+    Ok(Some(patch))
+}
+
+/// An einsum's axes (`"amk,akn->amn"`) for its two inputs and its output, without those of
+/// size 1 in `shapes`, in order.
+fn significant_axes(axes: &str, shapes: [&[usize]; 3]) -> Option<[Vec<char>; 3]> {
+    let (inputs, output) = axes.split_once("->")?;
+    let (a, b) = inputs.split_once(',')?;
+    let mut significant = [vec![], vec![], vec![]];
+    for ((letters, shape), kept) in [a, b, output].into_iter().zip(shapes).zip(&mut significant) {
+        if letters.chars().count() != shape.len() {
+            return None;
+        }
+        *kept = letters
+            .chars()
+            .zip(shape)
+            .filter(|&(_, &d)| d != 1)
+            .map(|(l, _)| l)
+            .collect();
+    }
+    Some(significant)
+}
+
+/// The bias added to each row of the product `id` computes (`M` rows), if an addition of
+/// a constant of `M` values, one per row, (or a scalar) follows it, through same-type casts
+/// and changes of unit axes: the biases, the node they end at and the axis changes to
+/// apply after the product; zeros, `id` itself and none if there is no such addition.
+fn row_bias(model: &TypedModel, id: usize, m: usize) -> TractResult<RowBias> {
+    let none = Ok(RowBias {
+        biases: Tensor::zero::<f32>(&[m])?,
+        last: id,
+        axis_ops: vec![],
+    });
+    let mut axis_ops = vec![];
+    let mut at = id;
+    loop {
+        let successors = &model.node(at).outputs[0].successors;
+        if successors.len() != 1 || model.output_outlets()?.contains(&OutletId::new(at, 0)) {
+            return none;
+        }
+        let next = model.node(successors[0].node);
+        let input_type = model.outlet_fact(next.inputs[0])?.datum_type;
+        if next
+            .op_as::<Cast>()
+            .is_some_and(|cast| cast.to == input_type)
+        {
+            at = next.id;
+            continue;
+        }
+        if let Some(axis_op @ (AxisOp::Add(_) | AxisOp::Rm(_))) = next.op_as::<AxisOp>() {
+            axis_ops.push((next.name.clone(), axis_op.clone()));
+            at = next.id;
+            continue;
+        }
+        let is_add = next
+            .op_as::<TypedBinOp>()
+            .is_some_and(|bin| bin.0.name() == "Add");
+        let output = &next.outputs[0].fact.shape;
+        if !is_add || *output != model.outlet_fact(next.inputs[successors[0].slot])?.shape {
+            return none;
+        }
+        let other = next.inputs[1 - successors[0].slot];
+        let Some(bias) = constant(model, other, 4)? else {
+            return none;
+        };
+        let Some(output) = output.as_concrete() else {
+            return none;
+        };
+        // Broadcast against the output, the bias's axes align to its last ones: one per row
+        // if its one axis of `M` values is the output's first axis of more than one value.
+        let offset = output.len().saturating_sub(bias.rank());
+        let per_row = bias.len() == m
+            && bias.rank() <= output.len()
+            && bias
+                .shape()
+                .iter()
+                .enumerate()
+                .any(|(axis, &d)| d == m && output[..offset + axis].iter().all(|&o| o == 1));
+        let biases = match bias.len() {
+            1 => Tensor::from(bias.cast_to_scalar::<f32>()?).broadcast_scalar_to_shape(&[m])?,
+            _ if per_row => bias.cast_to::<f32>()?.into_owned().into_shape(&[m])?,
+            _ => return none,
+        };
+        return Ok(RowBias {
+            biases,
+            last: next.id,
+            axis_ops,
+        });
+    }
+}
+
+/// What [`row_bias`] found.
+struct RowBias {
+    biases: Tensor,
+    last: usize,
+    axis_ops: Vec<(String, AxisOp)>,
+}
