@@ -18,7 +18,8 @@ use super::lanes::Isa;
 use super::product::Operands;
 
 /// The convolution as a tract operator. Inputs: the image (`[N,] C, H, W`), the kernels
-/// (`C_out x C * kh * kw` values, OIHW order) and the biases (`C_out`).
+/// (`C_out x C * kh * kw` values, OIHW order, packed by [`super::product::pack_rows`]) and the biases
+/// (`C_out`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct DenseConv {
     pub geometry: Geometry,

@@ -29,6 +29,42 @@ const SHORT_SUMS: usize = 24;
 /// ResNet-50 shape.)
 const MAX_DEPTH: usize = 96;
 
+/// Rows of `C` a block computes at once in every instruction set (then 4, 2 and 1 for the
+/// rows left): `A` is packed for it.
+pub(crate) const ROWS: usize = 6;
+
+/// The blocks of rows `rows` of `m` rows are computed in: `(first row, rows)`.
+fn row_blocks(m: usize) -> impl Iterator<Item = (usize, usize)> {
+    let mut y = 0;
+    std::iter::from_fn(move || {
+        let left = m - y;
+        let height = match left {
+            0 => return None,
+            _ if left >= ROWS => ROWS,
+            4.. => 4,
+            2.. => 2,
+            _ => 1,
+        };
+        y += height;
+        Some((y - height, height))
+    })
+}
+
+/// `A` (`m x k`, row-major) in the order the kernel reads it: block by block of rows (as
+/// [`row_blocks`] cuts them), each block term by term, its rows' values side by side. A
+/// block starting at row `y` starts at `y * k`. Read this way, every value of `A` is read
+/// in sequence, once per panel: weights of megabytes stream from memory rather than
+/// coming a few bytes from each of six rows far apart.
+pub(crate) fn pack_rows(a: &[f32], m: usize, k: usize) -> Vec<f32> {
+    let mut packed = Vec::with_capacity(m * k);
+    for (y, height) in row_blocks(m) {
+        for i in 0..k {
+            packed.extend((y..y + height).map(|row| a[row * k + i]));
+        }
+    }
+    packed
+}
+
 /// Which terms of the sums a pass over `C` adds, and whether they are the last.
 #[derive(Clone, Copy)]
 struct Sums {
@@ -48,6 +84,9 @@ pub(crate) struct Product {
     pub output: TVec<usize>,
     /// Bounds the output is clamped to, as `f32` bits (a ReLU6 that followed it).
     pub clamp: Option<(u32, u32)>,
+    /// Whether `A` comes packed ([`pack_rows`]: constant weights, packed at load) rather
+    /// than row-major (a layer's activations, packed at every run).
+    pub a_packed: bool,
 }
 
 /// One call's operands: what every instruction set's kernel reads.
@@ -55,6 +94,7 @@ pub(crate) struct Operands<'a> {
     pub m: usize,
     pub k: usize,
     pub n: usize,
+    /// `A` packed by [`pack_rows`].
     pub a: &'a [f32],
     pub b: &'a [f32],
     pub biases: &'a [f32],
@@ -70,7 +110,7 @@ impl Product {
             .map(|(low, high)| (f32::from_bits(low), f32::from_bits(high)))
     }
 
-    /// `C = A B + bias` (clamped) with `isa`'s kernel.
+    /// `C = A B + bias` (clamped) with `isa`'s kernel, `A` packed or not as `a_packed` says.
     pub fn run(
         &self,
         isa: Isa,
@@ -79,6 +119,20 @@ impl Product {
         biases: &[f32],
         c: &mut [f32],
     ) -> TractResult<()> {
+        ensure!(
+            a.len() == self.m * self.k,
+            "{} values of A for {}x{}",
+            a.len(),
+            self.m,
+            self.k
+        );
+        let packed;
+        let a = if self.a_packed {
+            a
+        } else {
+            packed = pack_rows(a, self.m, self.k);
+            &packed
+        };
         let operands = Operands {
             m: self.m,
             k: self.k,
@@ -116,13 +170,13 @@ impl Operands<'_> {
         // the lengths were checked above.
         unsafe {
             match isa {
-                Isa::Scalar => self.columns::<Scalar, 4, 4>(c),
+                Isa::Scalar => self.columns::<Scalar, ROWS, 4>(c),
                 #[cfg(target_arch = "x86_64")]
                 Isa::Avx2 => x86::run_avx2(self, c),
                 #[cfg(target_arch = "x86_64")]
                 Isa::Avx512 => x86::run_avx512(self, c),
                 #[cfg(target_arch = "aarch64")]
-                Isa::Neon => self.columns::<super::lanes::Neon, 6, 4>(c),
+                Isa::Neon => self.columns::<super::lanes::Neon, ROWS, 4>(c),
             }
         }
         Ok(())
@@ -273,7 +327,7 @@ impl Operands<'_> {
                     }
                 });
                 for r in 0..R {
-                    let weight = V::splat(*a.add(r * k + i));
+                    let weight = V::splat(*a.add(i * R + r));
                     for j in 0..BL {
                         acc[r][j] = weight.mul_add(row[j], acc[r][j]);
                     }
@@ -387,16 +441,16 @@ impl TypedOp for Product {
 /// AVX-512's 32. (4 x 3 on AVX2 left too few registers and spilled sums to memory.)
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::Operands;
+    use super::{Operands, ROWS};
     use crate::kernels::lanes::{Avx2, Avx512};
 
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn run_avx2(operands: &Operands, c: &mut [f32]) {
-        unsafe { operands.columns::<Avx2, 6, 2>(c) }
+        unsafe { operands.columns::<Avx2, ROWS, 2>(c) }
     }
 
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn run_avx512(operands: &Operands, c: &mut [f32]) {
-        unsafe { operands.columns::<Avx512, 4, 4>(c) }
+        unsafe { operands.columns::<Avx512, ROWS, 4>(c) }
     }
 }

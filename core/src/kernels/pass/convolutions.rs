@@ -5,7 +5,8 @@ use tract_nnef::internal::*;
 use tract_nnef::tract_core::ops::cnn::{Conv, KernelFormat};
 use tract_nnef::tract_core::ops::nn::DataFormat;
 
-use super::{constant, epilogue, weights_wire};
+use super::products::packed_weights;
+use super::{constant, epilogue};
 use crate::kernels::dense::DenseConv;
 use crate::kernels::depthwise::{DepthwiseConv, Geometry};
 
@@ -111,7 +112,13 @@ pub(super) fn dense_patch(model: &TypedModel, id: usize) -> TractResult<Option<T
     let mut patch = TypedModelPatch::new(format!("lightcap conv {}", node.name));
     let image = patch.tap_model(model, node.inputs[0])?;
     // OIHW is already one row of `C * kh * kw` values per output channel.
-    let kernel = weights_wire(&mut patch, model, node, 1, kernel)?;
+    let kernel = packed_weights(
+        &mut patch,
+        node,
+        &kernel,
+        output_channels,
+        taps * input_channels,
+    )?;
     let bias = patch.add_const(format!("{}.biases", node.name), bias)?;
     let op = DenseConv {
         geometry,

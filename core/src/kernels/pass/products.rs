@@ -7,7 +7,7 @@ use tract_nnef::tract_core::ops::cast::Cast;
 use tract_nnef::tract_core::ops::einsum::EinSum;
 
 use super::{constant, epilogue, weights_wire};
-use crate::kernels::product::Product;
+use crate::kernels::product::{Product, pack_rows};
 
 /// The patch that puts a [`Product`] in the place of node `id`, if that node is a float32
 /// matrix product of known shapes with constant weights on one side. Axes of size 1 do not
@@ -82,11 +82,12 @@ pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option
             n: b[1..].iter().map(|&l| size(l)).product(),
             output: output.into(),
             clamp: None,
+            a_packed: true,
         };
         let bias = row_bias(model, id, m)?;
         let epilogue = epilogue(model, bias.last)?;
         let mut patch = TypedModelPatch::new(format!("lightcap product {}", node.name));
-        let a = weights_wire(&mut patch, model, node, weights_slot, weights)?;
+        let a = packed_weights(&mut patch, node, &weights, m, k)?;
         let b = patch.tap_model(model, node.inputs[1 - weights_slot])?;
         let biases = patch.add_const(format!("{}.biases", node.name), bias.biases)?;
         let op = Product {
@@ -125,6 +126,7 @@ pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option
         n,
         output: output.into(),
         clamp: None,
+        a_packed: false,
     };
     let mut patch = TypedModelPatch::new(format!("lightcap product {}", node.name));
     let a = patch.tap_model(model, node.inputs[0])?;
@@ -133,6 +135,24 @@ pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option
     let wire = patch.wire_node(&node.name, op, &[a, b, biases])?[0];
     patch.shunt_outside(model, OutletId::new(id, 0), wire)?;
     Ok(Some(patch))
+}
+
+/// Constant weights `M x K` packed for the product's kernel ([`pack_rows`]), as a
+/// constant of `patch`.
+pub(super) fn packed_weights(
+    patch: &mut TypedModelPatch,
+    node: &TypedNode,
+    weights: &Tensor,
+    m: usize,
+    k: usize,
+) -> TractResult<OutletId> {
+    let values = weights.cast_to::<f32>()?;
+    let values = values.try_as_plain_ram()?;
+    let packed = pack_rows(values.as_slice::<f32>()?, m, k);
+    patch.add_const(
+        format!("{}.weights", node.name),
+        Tensor::from_shape(&[m, k], &packed)?,
+    )
 }
 
 /// An einsum's axes (`"amk,akn->amn"`) for its two inputs and its output, without those of

@@ -9,6 +9,7 @@ use super::values;
 use crate::kernels::dense::DenseConv;
 use crate::kernels::depthwise::Geometry;
 use crate::kernels::lanes::Isa;
+use crate::kernels::product::pack_rows;
 use crate::kernels::use_own_kernels;
 
 /// One convolution: `n` images of `ci` channels of `h x w`, `co` output channels, a square
@@ -234,6 +235,7 @@ fn every_instruction_set_computes_the_convolution_of_its_definition() {
         let kernels = values(seed + 1, case.co * case.ci * case.k * case.k);
         let biases = values(seed + 2, case.co);
         let want = reference(case, &image, &kernels, &biases);
+        let kernels = pack_rows(&kernels, case.co, case.ci * case.k * case.k);
         for isa in Isa::available() {
             for clamp in [None, Some((0.0f32, 0.5f32))] {
                 let mut got = vec![f32::NAN; want.len()];

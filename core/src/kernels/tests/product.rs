@@ -8,7 +8,7 @@ use tract_nnef::tract_core::ops::nn::DataFormat;
 
 use super::{probe_runs, values};
 use crate::kernels::lanes::Isa;
-use crate::kernels::product::Product;
+use crate::kernels::product::{Product, pack_rows};
 use crate::kernels::use_own_kernels;
 
 /// `A B + bias`, summed in float64.
@@ -71,6 +71,7 @@ fn every_instruction_set_computes_the_product_of_its_definition() {
                     k,
                     n,
                     output: tvec![m, n],
+                    a_packed: false,
                     clamp: clamp.map(|(l, h)| (l.to_bits(), h.to_bits())),
                 };
                 // NaN where nothing was written would fail the comparison.
@@ -91,6 +92,33 @@ fn every_instruction_set_computes_the_product_of_its_definition() {
 }
 
 #[test]
+fn a_packed_at_load_gives_the_products_of_a_packed_at_run_time() {
+    for (seed, &(m, k, n)) in SHAPES.iter().enumerate() {
+        let (a, b, biases) = (values(seed as u64, m * k), values(7, k * n), values(8, m));
+        let op = |a_packed| Product {
+            m,
+            k,
+            n,
+            output: tvec![m, n],
+            clamp: None,
+            a_packed,
+        };
+        for isa in Isa::available() {
+            let (mut packed, mut row_major) = (vec![f32::NAN; m * n], vec![f32::NAN; m * n]);
+            op(true)
+                .run(isa, &pack_rows(&a, m, k), &b, &biases, &mut packed)
+                .unwrap();
+            op(false).run(isa, &a, &b, &biases, &mut row_major).unwrap();
+            assert_eq!(
+                packed.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                row_major.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "{m}x{k} by {k}x{n} {isa:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn operands_of_the_wrong_size_are_an_error_not_a_read_out_of_bounds() {
     let (m, k, n) = (5, 7, 9);
     let op = Product {
@@ -99,6 +127,7 @@ fn operands_of_the_wrong_size_are_an_error_not_a_read_out_of_bounds() {
         n,
         output: tvec![m, n],
         clamp: None,
+        a_packed: false,
     };
     let (a, b, biases) = (values(1, m * k), values(2, k * n), values(3, m));
     let mut c = vec![0.0; m * n];
