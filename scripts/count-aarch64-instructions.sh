@@ -36,16 +36,20 @@ count() { # TEST KERNELS RUNS -> instructions the whole test process executed
 }
 for layers in depthwise pointwise; do
     case $layers in
-        depthwise) what="EfficientNet-Lite0's 16 depthwise layers + ReLU6" ;;
-        pointwise) what="EfficientNet-Lite0's 17 1x1 convolution shapes + bias + ReLU6" ;;
+        depthwise) what="EfficientNet-Lite0's 16 depthwise layers + ReLU6" module=depthwise ;;
+        pointwise) what="EfficientNet-Lite0's 17 1x1 convolution shapes + bias + ReLU6" module=product ;;
     esac
-    test_name="$layers::efficientnet_lite0_${layers}_layers_match_tracts"
+    test_name="$module::efficientnet_lite0_${layers}_layers_match_tracts"
     echo "$what, one pass, aarch64 instructions (qemu, $runs runs):"
     declare -A per_pass
     for kernels in lightcap tract; do
         base=$(count "$test_name" "$kernels" 0)
         more=$(count "$test_name" "$kernels" "$runs")
         per_pass[$kernels]=$(( (more - base) / runs ))
+        if [ "${per_pass[$kernels]}" -le 0 ]; then
+            echo "the layers did not run (is $test_name still the test's name?)" >&2
+            exit 1
+        fi
         printf '  %-9s %15s\n' "$kernels" "${per_pass[$kernels]}"
     done
     python3 -c "print(f'  ratio lightcap / tract: {${per_pass[lightcap]} / ${per_pass[tract]}:.2f}')"
