@@ -6,7 +6,7 @@ use tract_nnef::tract_core::ops::cnn::{Conv, KernelFormat};
 use tract_nnef::tract_core::ops::nn::DataFormat;
 
 use super::products::packed_weights;
-use super::{constant, epilogue};
+use super::{clamp_bits, constant, epilogue, finish};
 use crate::kernels::dense::DenseConv;
 use crate::kernels::depthwise::{DepthwiseConv, Geometry};
 
@@ -57,16 +57,18 @@ pub(super) fn depthwise_patch(
     let bias = patch.add_const(format!("{}.biases", node.name), bias)?;
     let op = DepthwiseConv {
         geometry,
-        clamp: epilogue
-            .clamp
-            .map(|(low, high)| (low.to_bits(), high.to_bits())),
+        clamp: clamp_bits(epilogue.clamp),
     };
-    let mut wire = patch.wire_node(&node.name, op, &[image, kernel, bias])?[0];
-    for (name, axis_op) in epilogue.axis_ops {
-        wire = patch.wire_node(name, axis_op, &[wire])?[0];
-    }
-    patch.shunt_outside(model, OutletId::new(epilogue.last, 0), wire)?;
-    Ok(Some(patch))
+    let inputs = [image, kernel, bias];
+    finish(
+        patch,
+        model,
+        &node.name,
+        op,
+        &inputs,
+        epilogue.axis_ops,
+        epilogue.last,
+    )
 }
 
 /// The patch that puts a [`DenseConv`] (and the clamp after it) in the place of node `id`,
@@ -124,16 +126,18 @@ pub(super) fn dense_patch(model: &TypedModel, id: usize) -> TractResult<Option<T
         geometry,
         input_channels,
         output_channels,
-        clamp: epilogue
-            .clamp
-            .map(|(low, high)| (low.to_bits(), high.to_bits())),
+        clamp: clamp_bits(epilogue.clamp),
     };
-    let mut wire = patch.wire_node(&node.name, op, &[image, kernel, bias])?[0];
-    for (name, axis_op) in epilogue.axis_ops {
-        wire = patch.wire_node(name, axis_op, &[wire])?[0];
-    }
-    patch.shunt_outside(model, OutletId::new(epilogue.last, 0), wire)?;
-    Ok(Some(patch))
+    let inputs = [image, kernel, bias];
+    finish(
+        patch,
+        model,
+        &node.name,
+        op,
+        &inputs,
+        epilogue.axis_ops,
+        epilogue.last,
+    )
 }
 
 /// The geometry of a convolution ours computes: float32, channels before the two spatial

@@ -102,6 +102,31 @@ pub(super) fn constant(
     Ok(outputs.map(|mut outputs| outputs.remove(outlet.slot).into_arc_tensor()))
 }
 
+/// `patch` with `op` wired on `inputs` under `name`, the axis changes `axis_ops` after it,
+/// and the result in the place of node `last`'s output (the end of what `op` folds in).
+pub(super) fn finish(
+    mut patch: TypedModelPatch,
+    model: &TypedModel,
+    name: &str,
+    op: impl Into<Box<dyn TypedOp>>,
+    inputs: &[OutletId],
+    axis_ops: Vec<(String, AxisOp)>,
+    last: usize,
+) -> TractResult<Option<TypedModelPatch>> {
+    let mut wire = patch.wire_node(name, op, inputs)?[0];
+    for (name, axis_op) in axis_ops {
+        wire = patch.wire_node(name, axis_op, &[wire])?[0];
+    }
+    patch.shunt_outside(model, OutletId::new(last, 0), wire)?;
+    Ok(Some(patch))
+}
+
+/// The bounds of a fused clamp as `f32` bits (how operators keep them: tract's operators
+/// must be `Eq` and `Hash`).
+pub(super) fn clamp_bits(clamp: Option<(f32, f32)>) -> Option<(u32, u32)> {
+    clamp.map(|(low, high)| (low.to_bits(), high.to_bits()))
+}
+
 /// What follows a convolution that can be folded into it: the clamp made of `Max` and `Min`
 /// by constants (ONNX's Clip, which is how ReLU6 is exported), seen through the casts to
 /// the same type and the axis changes (such as dropping the batch axis) that the

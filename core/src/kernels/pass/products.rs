@@ -6,7 +6,7 @@ use tract_nnef::tract_core::ops::binary::TypedBinOp;
 use tract_nnef::tract_core::ops::cast::Cast;
 use tract_nnef::tract_core::ops::einsum::EinSum;
 
-use super::{constant, epilogue, weights_wire};
+use super::{clamp_bits, constant, epilogue, finish, weights_wire};
 use crate::kernels::product::{Product, pack_rows};
 
 /// The patch that puts a [`Product`] in the place of node `id`, if that node is a float32
@@ -91,17 +91,20 @@ pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option
         let b = patch.tap_model(model, node.inputs[1 - weights_slot])?;
         let biases = patch.add_const(format!("{}.biases", node.name), bias.biases)?;
         let op = Product {
-            clamp: epilogue
-                .clamp
-                .map(|(low, high)| (low.to_bits(), high.to_bits())),
+            clamp: clamp_bits(epilogue.clamp),
             ..op
         };
-        let mut wire = patch.wire_node(&node.name, op, &[a, b, biases])?[0];
-        for (name, axis_op) in bias.axis_ops.into_iter().chain(epilogue.axis_ops) {
-            wire = patch.wire_node(name, axis_op, &[wire])?[0];
-        }
-        patch.shunt_outside(model, OutletId::new(epilogue.last, 0), wire)?;
-        return Ok(Some(patch));
+        let axis_ops = bias.axis_ops.into_iter().chain(epilogue.axis_ops).collect();
+        let inputs = [a, b, biases];
+        return finish(
+            patch,
+            model,
+            &node.name,
+            op,
+            &inputs,
+            axis_ops,
+            epilogue.last,
+        );
     }
     // A layer: activations times constant weights, the sum over one axis or several
     // consecutive ones (attention heads' outputs times the output projection).
