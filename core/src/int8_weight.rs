@@ -45,6 +45,9 @@ fn dequantized(q: u8, scale: f32, zero_point: f32) -> f32 {
     (f32::from(q as i8) - zero_point) * scale
 }
 
+/// Runs shorter than this share a scale with too few values to loop over one at a time.
+const SHORT_RUN: usize = 16;
+
 /// An int8 weight made float32: `q * scales[channel]`, channels along `axis` (one scale for
 /// the whole tensor when `axis` is `None`). Inputs: the int8 values, the scales (1-D).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -74,11 +77,28 @@ impl Int8Dequantize {
         {
             let mut view = out.try_as_plain_ram_mut()?;
             let floats = view.as_slice_mut::<f32>()?;
-            // Written slice by slice (this runs over every weight of a pack at load).
-            let runs = floats.chunks_mut(run).zip(bytes.chunks(run));
-            for ((out, q), &s) in runs.zip(scales.iter().cycle()) {
-                for (o, &q) in out.iter_mut().zip(q) {
-                    *o = dequantized(q, s, 0.0);
+            // This runs over every weight of a pack at load, so the loops are ones the
+            // compiler vectorises: long runs one scale at a time; short runs (a scale per
+            // column, as matrix weights have) against the scales spread out to one per value.
+            if run >= SHORT_RUN {
+                let runs = floats.chunks_mut(run).zip(bytes.chunks(run));
+                for ((out, q), &s) in runs.zip(scales.iter().cycle()) {
+                    for (o, &q) in out.iter_mut().zip(q) {
+                        *o = dequantized(q, s, 0.0);
+                    }
+                }
+            } else {
+                let spread: Vec<f32> = scales
+                    .iter()
+                    .flat_map(|&s| std::iter::repeat_n(s, run))
+                    .collect();
+                let rows = floats
+                    .chunks_mut(spread.len())
+                    .zip(bytes.chunks(spread.len()));
+                for (out, q) in rows {
+                    for ((o, &q), &s) in out.iter_mut().zip(q).zip(&spread) {
+                        *o = dequantized(q, s, 0.0);
+                    }
                 }
             }
         }
@@ -229,6 +249,36 @@ mod tests {
             exact_int8_grid(&tensor, 1).is_none(),
             "columns mix two scales"
         );
+    }
+
+    #[test]
+    fn every_axis_dequantizes_with_its_own_channel_scales() {
+        // Runs of 1 and 2 (the short path) and of 20 and 40 (one scale at a time).
+        for (shape, axis) in [
+            (vec![3, 4, 20], 0),
+            (vec![3, 4, 20], 1),
+            (vec![3, 4, 20], 2),
+            (vec![3, 5, 2], 1),
+            (vec![2, 3, 40], 0),
+        ] {
+            let len: usize = shape.iter().product();
+            let q: Vec<i8> = (0..len).map(|i| (i * 37 % 255) as u8 as i8).collect();
+            let channels = shape[axis];
+            let scales: Vec<f32> = (0..channels).map(|c| 0.01 + c as f32 * 0.5).collect();
+            let after: usize = shape[axis + 1..].iter().product();
+            let expected: Vec<f32> = q
+                .iter()
+                .enumerate()
+                .map(|(i, &q)| f32::from(q) * scales[i / after % channels])
+                .collect();
+            let values = Tensor::from_shape(&shape, &q).unwrap();
+            let scales = Tensor::from_shape(&[channels], &scales).unwrap();
+            let out = Int8Dequantize { axis: Some(axis) }
+                .dequantize(&values, &scales)
+                .unwrap();
+            assert_eq!(out.shape(), &shape[..]);
+            assert_eq!(contents::<f32>(&out), expected, "{shape:?} along {axis}");
+        }
     }
 
     #[test]

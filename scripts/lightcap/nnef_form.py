@@ -1,5 +1,5 @@
 """Add the pre-optimised graph form to a pack: tract's NNEF of each graph, which the Rust
-core loads in about half the time of the ONNX graph (see core/src/nnef.rs).
+core loads in about half the time of the ONNX graph (see core/src/nnef/).
 
 Runs the Rust CLI's `lightcap export-nnef`, which writes `vision.nnef.tar` and
 `decoder.nnef.tar` next to the ONNX graphs (typed and decluttered as loading does, int8

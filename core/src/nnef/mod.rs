@@ -17,6 +17,8 @@ use tract_nnef::tract_core::ops::nn::GeluExact;
 
 use crate::int8_weight::Int8Dequantize;
 
+mod text;
+
 /// The name packs give the registry of LightCap's own NNEF operators.
 const REGISTRY: &str = "lightcap";
 
@@ -76,7 +78,56 @@ pub(crate) fn framework() -> Nnef {
 /// Read a graph written by [`export_graph`]; its int8 weights are still `Int8Dequantize`
 /// nodes.
 pub(crate) fn read_graph(framework: &Nnef, bytes: &[u8]) -> TractResult<TypedModel> {
-    framework.model_for_read(&mut &*bytes)
+    match read_proto_model(bytes) {
+        Some(proto) => framework.model_for_proto_model(&proto),
+        None => {
+            log::info!("a graph archive this reader leaves to tract's (slower) parser");
+            framework.model_for_read(&mut &*bytes)
+        }
+    }
+}
+
+/// What tract's reader makes of an archive of a graph's text and tensors, with the text
+/// read by [`text`]. `None` where the archive holds anything else (tract knows the other
+/// resources an NNEF archive can carry) or anything goes wrong: tract's reader then reads
+/// it, or says what is wrong with it.
+fn read_proto_model(bytes: &[u8]) -> Option<tract_nnef::ProtoModel> {
+    use std::io::Read;
+    use std::path::Path;
+    let mut doc = None;
+    let mut tensors = HashMap::new();
+    for entry in tar::Archive::new(bytes).entries().ok()? {
+        let mut entry = entry.ok()?;
+        if entry.header().entry_type().is_dir() {
+            continue;
+        }
+        let path = entry.path().ok()?.into_owned();
+        let path = path.strip_prefix("./").unwrap_or(&path);
+        // Skipped by tract too: files macOS's tar adds beside the real ones.
+        let hidden = |c: std::path::Component| c.as_os_str().as_encoded_bytes().starts_with(b".");
+        if path.components().any(hidden) {
+            continue;
+        }
+        if path == Path::new(tract_nnef::resource::GRAPH_NNEF_FILENAME) {
+            let mut graph = String::new();
+            entry.read_to_string(&mut graph).ok()?;
+            doc = Some(text::parse_document(&graph)?);
+        } else if path.extension().is_some_and(|e| e == "dat") {
+            let tensor = tract_nnef::tensors::read_tensor(&mut entry).ok()?;
+            let id = tract_nnef::resource::resource_path_to_id(path).ok()?;
+            tensors.insert(Identifier(id), Arc::new(tensor));
+        } else {
+            return None;
+        }
+    }
+    let proto = tract_nnef::ProtoModel {
+        doc: doc?,
+        tensors,
+        quantization: None,
+        resources: HashMap::new(),
+    };
+    proto.validate().ok()?;
+    Some(proto)
 }
 
 /// Replace every `Int8Dequantize` of constant inputs by the float32 constant it computes.
@@ -140,4 +191,78 @@ pub fn export_graph(onnx: &[u8]) -> TractResult<NnefGraph> {
         int8_weights,
         onnx_int8_weights,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundled(name: &str) -> Vec<u8> {
+        let path = format!(
+            "{}/../models/default/{name}.nnef.tar",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read(path).unwrap()
+    }
+
+    /// An archive of these files, in this order.
+    fn archive(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (path, bytes) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(bytes.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder.append_data(&mut header, path, *bytes).unwrap();
+        }
+        builder.into_inner().unwrap()
+    }
+
+    #[test]
+    fn the_bundled_packs_archives_read_as_tracts_reader_reads_them() {
+        for name in ["vision", "decoder"] {
+            let bytes = bundled(name);
+            let ours = read_proto_model(&bytes).expect("read without tract's parser");
+            let theirs = framework().proto_model_for_read(&mut &*bytes).unwrap();
+            assert_eq!(ours.doc, theirs.doc, "{name}");
+            assert!(theirs.quantization.is_none() && theirs.resources.is_empty());
+            let mut ids: Vec<_> = ours.tensors.keys().collect();
+            ids.sort();
+            let mut their_ids: Vec<_> = theirs.tensors.keys().collect();
+            their_ids.sort();
+            assert_eq!(ids, their_ids, "{name}");
+            for (id, tensor) in &theirs.tensors {
+                assert_eq!(&ours.tensors[id], tensor, "{name}: {id:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn archives_with_more_than_text_and_tensors_are_left_to_tract() {
+        let graph = b"version 1.0;\ngraph g(x) -> (x) {\n  x = external(shape = [1]);\n}\n";
+        let tensor = {
+            let mut bytes = Vec::new();
+            tract_nnef::tensors::write_tensor(&mut bytes, &tensor1(&[1.0f32, 2.0])).unwrap();
+            bytes
+        };
+        let plain = archive(&[("graph.nnef", graph), ("w.dat", &tensor)]);
+        let proto = read_proto_model(&plain).expect("text and tensors");
+        assert_eq!(proto.tensors[&Identifier::from("w")].shape(), &[2]);
+        // Files macOS's tar adds, and a leading "./", are skipped as tract skips them.
+        let dotted = archive(&[("./graph.nnef", graph), ("._graph.nnef", b"junk")]);
+        assert!(read_proto_model(&dotted).is_some());
+        for files in [
+            &[
+                ("graph.nnef", &graph[..]),
+                ("graph.quant", b"w: zero_point_linear_quantize()"),
+            ][..],
+            &[("graph.nnef", graph), ("sub/graph.nnef", graph)],
+            &[("w.dat", &tensor)],
+            &[("graph.nnef", b"not nnef")],
+            &[("graph.nnef", graph), ("w.dat", b"short")],
+        ] {
+            assert!(read_proto_model(&archive(files)).is_none(), "{files:?}");
+        }
+        assert!(read_proto_model(b"not a tar").is_none());
+    }
 }
