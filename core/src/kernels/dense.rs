@@ -107,6 +107,7 @@ impl DenseConv {
                         n,
                         a: kernels,
                         b: patches,
+                        b_panel: None,
                         biases,
                         clamp: self.clamp(),
                         c_stride: columns,

@@ -59,24 +59,6 @@ fn softmax_patch(model: &TypedModel, id: usize) -> TractResult<Option<TypedModel
     )?))
 }
 
-/// The weights of a product in `patch`: the graph's own constant where it is one (no copy:
-/// [`Product`] reads its operands as flat row-major values, whatever their unit axes),
-/// else the value `constant` computed for them.
-pub(super) fn weights_wire(
-    patch: &mut TypedModelPatch,
-    model: &TypedModel,
-    node: &TypedNode,
-    slot: usize,
-    weights: Arc<Tensor>,
-) -> TractResult<OutletId> {
-    let outlet = node.inputs[slot];
-    if model.outlet_fact(outlet)?.konst.is_some() {
-        patch.tap_model(model, outlet)
-    } else {
-        patch.add_const(format!("{}.weights", node.name), weights)
-    }
-}
-
 /// The value of `outlet` if it is computed from constants alone (within `depth` nodes):
 /// the pre-optimised form keeps small constant casts that optimising would fold.
 pub(super) fn constant(

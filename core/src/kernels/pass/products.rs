@@ -6,8 +6,9 @@ use tract_nnef::tract_core::ops::binary::TypedBinOp;
 use tract_nnef::tract_core::ops::cast::Cast;
 use tract_nnef::tract_core::ops::einsum::EinSum;
 
-use super::{clamp_bits, constant, epilogue, finish, weights_wire};
-use crate::kernels::product::{Product, pack_rows};
+use super::{clamp_bits, constant, epilogue, finish};
+use crate::kernels::lanes::Isa;
+use crate::kernels::product::{Product, pack_columns, pack_rows, panel_columns};
 
 /// The patch that puts a [`Product`] in the place of node `id`, if that node is a float32
 /// matrix product of known shapes with constant weights on one side. Axes of size 1 do not
@@ -83,6 +84,7 @@ pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option
             output: output.into(),
             clamp: None,
             a_packed: true,
+            b_panel: None,
         };
         let bias = row_bias(model, id, m)?;
         let epilogue = epilogue(model, bias.last)?;
@@ -123,6 +125,8 @@ pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option
     };
     let k = x[1..].iter().map(|&l| size(l)).product();
     let (m, n) = (size(x[0]), size(z[1]));
+    // The weights packed in panels for the kernel this CPU runs (`Product::eval`).
+    let panel = panel_columns(Isa::widest());
     let op = Product {
         m,
         k,
@@ -130,10 +134,17 @@ pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option
         output: output.into(),
         clamp: None,
         a_packed: false,
+        b_panel: Some(panel),
     };
     let mut patch = TypedModelPatch::new(format!("lightcap product {}", node.name));
     let a = patch.tap_model(model, node.inputs[0])?;
-    let b = weights_wire(&mut patch, model, node, 1, weights)?;
+    let values = weights.cast_to::<f32>()?;
+    let values = values.try_as_plain_ram()?;
+    let packed = pack_columns(values.as_slice::<f32>()?, k, n, panel);
+    let b = patch.add_const(
+        format!("{}.weights", node.name),
+        Tensor::from_shape(&[k, n], &packed)?,
+    )?;
     let biases = patch.add_const(format!("{}.biases", node.name), Tensor::zero::<f32>(&[m])?)?;
     let wire = patch.wire_node(&node.name, op, &[a, b, biases])?[0];
     patch.shunt_outside(model, OutletId::new(id, 0), wire)?;

@@ -3,12 +3,13 @@
 
 use tract_nnef::internal::*;
 use tract_nnef::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec};
+use tract_nnef::tract_core::ops::einsum::EinSum;
 use tract_nnef::tract_core::ops::math;
 use tract_nnef::tract_core::ops::nn::DataFormat;
 
 use super::{probe_runs, values};
 use crate::kernels::lanes::Isa;
-use crate::kernels::product::{Product, pack_rows};
+use crate::kernels::product::{Product, pack_columns, pack_rows, panel_columns};
 use crate::kernels::use_own_kernels;
 
 /// `A B + bias`, summed in float64.
@@ -72,6 +73,7 @@ fn every_instruction_set_computes_the_product_of_its_definition() {
                     n,
                     output: tvec![m, n],
                     a_packed: false,
+                    b_panel: None,
                     clamp: clamp.map(|(l, h)| (l.to_bits(), h.to_bits())),
                 };
                 // NaN where nothing was written would fail the comparison.
@@ -102,6 +104,7 @@ fn a_packed_at_load_gives_the_products_of_a_packed_at_run_time() {
             output: tvec![m, n],
             clamp: None,
             a_packed,
+            b_panel: None,
         };
         for isa in Isa::available() {
             let (mut packed, mut row_major) = (vec![f32::NAN; m * n], vec![f32::NAN; m * n]);
@@ -109,6 +112,41 @@ fn a_packed_at_load_gives_the_products_of_a_packed_at_run_time() {
                 .run(isa, &pack_rows(&a, m, k), &b, &biases, &mut packed)
                 .unwrap();
             op(false).run(isa, &a, &b, &biases, &mut row_major).unwrap();
+            assert_eq!(
+                packed.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                row_major.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "{m}x{k} by {k}x{n} {isa:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn b_packed_in_panels_gives_the_products_of_b_row_major() {
+    for (seed, &(m, k, n)) in SHAPES.iter().enumerate() {
+        let (a, b, biases) = (values(seed as u64, m * k), values(9, k * n), values(10, m));
+        for isa in Isa::available() {
+            let op = |b_panel| Product {
+                m,
+                k,
+                n,
+                output: tvec![m, n],
+                clamp: Some((0f32.to_bits(), 0.5f32.to_bits())),
+                a_packed: false,
+                b_panel,
+            };
+            let panel = panel_columns(isa);
+            let (mut packed, mut row_major) = (vec![f32::NAN; m * n], vec![f32::NAN; m * n]);
+            op(Some(panel))
+                .run(
+                    isa,
+                    &a,
+                    &pack_columns(&b, k, n, panel),
+                    &biases,
+                    &mut packed,
+                )
+                .unwrap();
+            op(None).run(isa, &a, &b, &biases, &mut row_major).unwrap();
             assert_eq!(
                 packed.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
                 row_major.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
@@ -128,10 +166,20 @@ fn operands_of_the_wrong_size_are_an_error_not_a_read_out_of_bounds() {
         output: tvec![m, n],
         clamp: None,
         a_packed: false,
+        b_panel: None,
     };
     let (a, b, biases) = (values(1, m * k), values(2, k * n), values(3, m));
     let mut c = vec![0.0; m * n];
     for isa in Isa::available() {
+        // B packed for another kernel's panels would be read wrongly.
+        let other = Product {
+            b_panel: Some(panel_columns(isa) + 1),
+            ..op.clone()
+        };
+        assert!(
+            other.run(isa, &a, &b, &biases, &mut c).is_err(),
+            "{isa:?}: B packed for other panels"
+        );
         assert!(
             op.run(isa, &a[1..], &b, &biases, &mut c).is_err(),
             "{isa:?}: short A"
@@ -242,6 +290,51 @@ fn the_pass_replaces_tracts_pointwise_convolutions_and_keeps_their_results() {
                 want.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap(),
             );
         }
+    }
+}
+
+/// A layer's product as the fusion model's graph has it: activations (`input`) times
+/// constant weights (`weights`), `axes` as the einsum writes them.
+fn layer_graph(axes: &str, input: &[usize], weights: &[usize]) -> TypedModel {
+    let mut model = TypedModel::default();
+    let x = model.add_source("x", f32::fact(input)).unwrap();
+    let len = weights.iter().product();
+    let w = Tensor::from_shape(weights, &values(5, len)).unwrap();
+    let w = model.add_const("weights", w).unwrap();
+    let einsum = EinSum::new(axes.parse().unwrap(), f32::datum_type());
+    let y = model.wire_node("layer", einsum, &[x, w]).unwrap()[0];
+    model.select_output_outlets(&[y]).unwrap();
+    model.into_decluttered().unwrap()
+}
+
+#[test]
+fn the_pass_replaces_tracts_layer_products_and_keeps_their_results() {
+    for (axes, input, weights) in [
+        ("amk,kn->amn", &[1, 7, 33][..], &[33, 70][..]),
+        ("amk,kn->amn", &[1, 69, 31], &[31, 129]),
+        // Attention's heads times the output projection: a sum over two axes.
+        ("mbk,bkn->mn", &[5, 3, 4], &[3, 4, 67]),
+    ] {
+        let model = layer_graph(axes, input, weights);
+        let mut ours = model.clone();
+        assert_eq!(use_own_kernels(&mut ours).unwrap(), 1, "{axes}");
+        let ours = ours.into_optimized().unwrap();
+        assert!(
+            ours.nodes()
+                .iter()
+                .any(|n| n.op.name() == "MatMul(lightcap)"),
+            "{axes}"
+        );
+        let x = Tensor::from_shape(input, &values(6, input.iter().product())).unwrap();
+        let plan = |model: TypedModel| model.into_optimized().unwrap().into_runnable().unwrap();
+        let want = run(&plan(model), &x);
+        let got = run(&ours.into_runnable().unwrap(), &x);
+        assert_eq!(got.shape(), want.shape());
+        assert_close(
+            &format!("{axes} {input:?} by {weights:?}"),
+            got.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap(),
+            want.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap(),
+        );
     }
 }
 
