@@ -125,14 +125,18 @@ struct Sums {
 }
 
 /// The product as a tract operator. Inputs: `A` (`M x K` values), `B` (`K x N`) and the
-/// biases (`M`), each in whatever unit axes the graph gives them; output `C` in `output`'s
-/// shape (`M x N` values: a 1x1 convolution's `[1, M, H, W]`, a layer's `[1, M, N]`).
+/// biases (`M`, or none for zeros), each in whatever unit axes the graph gives them; output
+/// `C` in `output`'s shape (`M x N` values: a 1x1 convolution's `[1, M, H, W]`, a layer's
+/// `[1, M, N]`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Product {
-    pub m: usize,
+    /// Rows of `A` and `C`, or `None` for as many as `A` holds when it runs (a decoder
+    /// step's layers: beams times new tokens), `A` then being `[M, K]` and `C` `[M, N]`.
+    pub m: Option<usize>,
     pub k: usize,
     pub n: usize,
-    pub output: TVec<usize>,
+    /// `C`'s shape where `m` is known.
+    pub output: Option<TVec<usize>>,
     /// Bounds the output is clamped to, as `f32` bits (a ReLU6 that followed it).
     pub clamp: Option<(u32, u32)>,
     /// Whether `A` comes packed ([`pack_rows`]: constant weights, packed at load) rather
@@ -153,6 +157,7 @@ pub(crate) struct Operands<'a> {
     /// `B`, row-major or packed by [`pack_columns`] in panels of `b_panel` columns.
     pub b: &'a [f32],
     pub b_panel: Option<usize>,
+    /// One per row of `C`, or none for zeros.
     pub biases: &'a [f32],
     pub clamp: Option<(f32, f32)>,
     /// Floats between the starts of consecutive rows of `C`: `n`, or more where `C` is a
@@ -175,22 +180,25 @@ impl Product {
         biases: &[f32],
         c: &mut [f32],
     ) -> TractResult<()> {
+        let m = self.m.unwrap_or(a.len() / self.k.max(1));
         ensure!(
-            a.len() == self.m * self.k,
-            "{} values of A for {}x{}",
+            a.len() == m * self.k,
+            "{} values of A for {m}x{}",
             a.len(),
-            self.m,
             self.k
         );
+        if m == 0 {
+            return Ok(());
+        }
         let packed;
         let a = if self.a_packed {
             a
         } else {
-            packed = pack_rows(a, self.m, self.k);
+            packed = pack_rows(a, m, self.k);
             &packed
         };
         let operands = Operands {
-            m: self.m,
+            m,
             k: self.k,
             n: self.n,
             a,
@@ -213,7 +221,7 @@ impl Operands<'_> {
                 && n > 0
                 && self.a.len() == m * k
                 && self.b.len() == k * n
-                && self.biases.len() == m
+                && (self.biases.len() == m || self.biases.is_empty())
                 && self.c_stride >= n
                 && c.len() == (m - 1) * self.c_stride + n,
             "a product of {m}x{k} by {k}x{n} given {}, {} and {} biases into {} (rows {} apart)",
@@ -364,7 +372,9 @@ impl Operands<'_> {
         debug_assert!(x + (BL - 1) * V::LEN + if PARTIAL { lanes } else { V::LEN } <= n);
         unsafe {
             let out = c.as_mut_ptr().add(y * ldc + x);
-            let mut acc: [[V; BL]; R] = if sums.from == 0 {
+            let mut acc: [[V; BL]; R] = if sums.from == 0 && self.biases.is_empty() {
+                [[V::splat(0.0); BL]; R]
+            } else if sums.from == 0 {
                 let biases = self.biases.as_ptr().add(y);
                 std::array::from_fn(|r| [V::splat(*biases.add(r)); BL])
             } else {
@@ -444,9 +454,9 @@ impl Op for Product {
     }
 
     fn info(&self) -> TractResult<Vec<String>> {
+        let m = self.m.map_or("M".to_string(), |m| m.to_string());
         Ok(vec![format!(
-            "{}x{} by {}x{} clamp {:?}",
-            self.m,
+            "{m}x{} by {}x{} clamp {:?}",
             self.k,
             self.k,
             self.n,
@@ -467,9 +477,12 @@ impl EvalOp for Product {
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let (a, b, biases) = args_3!(inputs);
-        let shape = &self.output;
+        let shape = match &self.output {
+            Some(shape) => shape.clone(),
+            None => tvec![a.len() / self.k.max(1), self.n],
+        };
         // SAFETY: float32 needs no initialisation to be valid, and `run` writes every value.
-        let mut c = unsafe { Tensor::uninitialized::<f32>(shape)? };
+        let mut c = unsafe { Tensor::uninitialized::<f32>(&shape)? };
         {
             let a = a.try_as_plain_ram()?;
             let b = b.try_as_plain_ram()?;
@@ -497,20 +510,36 @@ impl TypedOp for Product {
             inputs.iter().all(|f| f.datum_type == f32::datum_type()),
             "float32 only"
         );
-        ensure!(
-            self.output.iter().product::<usize>() == self.m * self.n,
-            "an output of {:?} for {}x{} values",
-            self.output,
-            self.m,
-            self.n
-        );
-        Ok(tvec!(f32::fact(&*self.output)))
+        match (self.m, &self.output) {
+            (Some(m), Some(output)) => {
+                ensure!(
+                    output.iter().product::<usize>() == m * self.n,
+                    "an output of {output:?} for {m}x{} values",
+                    self.n
+                );
+                Ok(tvec!(f32::fact(&**output)))
+            }
+            (None, None) => {
+                let a = &inputs[0].shape;
+                ensure!(
+                    a.rank() == 2 && a[1] == self.k.to_dim(),
+                    "A of {a:?} for rows of {}",
+                    self.k
+                );
+                Ok(tvec!(f32::fact([a[0].clone(), self.n.to_dim()])))
+            }
+            _ => bail!("rows known and output shape not, or the other way round"),
+        }
     }
 
-    fn cost(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<(Cost, TDim)>> {
+    fn cost(&self, inputs: &[&TypedFact]) -> TractResult<TVec<(Cost, TDim)>> {
+        let rows = match self.m {
+            Some(m) => m.to_dim(),
+            None => inputs[0].shape[0].clone(),
+        };
         Ok(tvec!((
             Cost::FMA(f32::datum_type()),
-            (self.m * self.k * self.n).into()
+            rows * (self.k * self.n)
         )))
     }
 

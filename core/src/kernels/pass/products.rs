@@ -35,6 +35,9 @@ pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option
     if facts.iter().any(|f| f.datum_type != f32::datum_type()) {
         return Ok(None);
     }
+    if facts[0].shape.as_concrete().is_none() {
+        return step_layer_patch(model, node, einsum);
+    }
     let (Some(first), Some(second), Some(output)) = (
         facts[0].shape.as_concrete(),
         facts[1].shape.as_concrete(),
@@ -78,10 +81,10 @@ pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option
         };
         let (m, k) = (size(a[0]), size(a[1]));
         let op = Product {
-            m,
+            m: Some(m),
             k,
             n: b[1..].iter().map(|&l| size(l)).product(),
-            output: output.into(),
+            output: Some(output.into()),
             clamp: None,
             a_packed: true,
             b_panel: None,
@@ -125,29 +128,97 @@ pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option
     };
     let k = x[1..].iter().map(|&l| size(l)).product();
     let (m, n) = (size(x[0]), size(z[1]));
-    // The weights packed in panels for the kernel this CPU runs (`Product::eval`).
+    let values = weights.cast_to::<f32>()?;
+    let values = values.try_as_plain_ram()?;
+    let shape = Some(output.into());
+    layer_patch(model, node, Some(m), k, n, shape, values.as_slice::<f32>()?)
+}
+
+/// A decoder step's layer, whose rows (beams times new tokens) are known only when it
+/// runs: `[M, K]` activations times constant weights, `[K, N]` or transposed.
+fn step_layer_patch(
+    model: &TypedModel,
+    node: &TypedNode,
+    einsum: &EinSum,
+) -> TractResult<Option<TypedModelPatch>> {
+    let axes = einsum.axes.to_string();
+    let Some((inputs, out)) = axes.split_once("->") else {
+        return Ok(None);
+    };
+    let Some((a, b)) = inputs.split_once(',') else {
+        return Ok(None);
+    };
+    let [a, b, out]: [Vec<char>; 3] = [a, b, out].map(|s| s.chars().collect());
+    let (&[m, k], &[out_m, n]) = (&a[..], &out[..]) else {
+        return Ok(None);
+    };
+    let transposed = match b[..] {
+        [bk, bn] if bk == k && bn == n => false,
+        [bn, bk] if bk == k && bn == n => true,
+        _ => return Ok(None),
+    };
+    if out_m != m || k == n {
+        return Ok(None);
+    }
+    let Some(weights) = constant(model, node.inputs[1], 4)? else {
+        return Ok(None);
+    };
+    let &[rows, columns] = weights.shape() else {
+        return Ok(None);
+    };
+    let (k, n) = if transposed {
+        (columns, rows)
+    } else {
+        (rows, columns)
+    };
+    if model.outlet_fact(node.inputs[0])?.shape[1] != k.to_dim() {
+        return Ok(None);
+    }
+    let values = weights.cast_to::<f32>()?;
+    let values = values.try_as_plain_ram()?;
+    let values = values.as_slice::<f32>()?;
+    let values: Vec<f32> = if transposed {
+        (0..k)
+            .flat_map(|i| (0..n).map(move |j| values[j * k + i]))
+            .collect()
+    } else {
+        values.to_vec()
+    };
+    layer_patch(model, node, None, k, n, None, &values)
+}
+
+/// The patch for a layer: `node`'s activations (`M x K`, row-major) times `weights`
+/// (`K x N`, row-major), packed in panels for the kernel this CPU runs (`Product::eval`).
+fn layer_patch(
+    model: &TypedModel,
+    node: &TypedNode,
+    m: Option<usize>,
+    k: usize,
+    n: usize,
+    output: Option<TVec<usize>>,
+    weights: &[f32],
+) -> TractResult<Option<TypedModelPatch>> {
     let panel = panel_columns(Isa::widest());
     let op = Product {
         m,
         k,
         n,
-        output: output.into(),
+        output,
         clamp: None,
         a_packed: false,
         b_panel: Some(panel),
     };
     let mut patch = TypedModelPatch::new(format!("lightcap product {}", node.name));
     let a = patch.tap_model(model, node.inputs[0])?;
-    let values = weights.cast_to::<f32>()?;
-    let values = values.try_as_plain_ram()?;
-    let packed = pack_columns(values.as_slice::<f32>()?, k, n, panel);
+    let packed = pack_columns(weights, k, n, panel);
     let b = patch.add_const(
         format!("{}.weights", node.name),
         Tensor::from_shape(&[k, n], &packed)?,
     )?;
-    let biases = patch.add_const(format!("{}.biases", node.name), Tensor::zero::<f32>(&[m])?)?;
+    // No biases: zeros (what follows, a bias per column, stays tract's).
+    let biases = patch.add_const(format!("{}.biases", node.name), tensor1::<f32>(&[]))?;
     let wire = patch.wire_node(&node.name, op, &[a, b, biases])?[0];
-    patch.shunt_outside(model, OutletId::new(id, 0), wire)?;
+    patch.shunt_outside(model, OutletId::new(node.id, 0), wire)?;
     Ok(Some(patch))
 }
 

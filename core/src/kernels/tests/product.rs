@@ -68,10 +68,10 @@ fn every_instruction_set_computes_the_product_of_its_definition() {
         for isa in Isa::available() {
             for clamp in [None, Some((0.0f32, 0.5f32))] {
                 let op = Product {
-                    m,
+                    m: Some(m),
                     k,
                     n,
-                    output: tvec![m, n],
+                    output: Some(tvec![m, n]),
                     a_packed: false,
                     b_panel: None,
                     clamp: clamp.map(|(l, h)| (l.to_bits(), h.to_bits())),
@@ -98,10 +98,10 @@ fn a_packed_at_load_gives_the_products_of_a_packed_at_run_time() {
     for (seed, &(m, k, n)) in SHAPES.iter().enumerate() {
         let (a, b, biases) = (values(seed as u64, m * k), values(7, k * n), values(8, m));
         let op = |a_packed| Product {
-            m,
+            m: Some(m),
             k,
             n,
-            output: tvec![m, n],
+            output: Some(tvec![m, n]),
             clamp: None,
             a_packed,
             b_panel: None,
@@ -127,10 +127,10 @@ fn b_packed_in_panels_gives_the_products_of_b_row_major() {
         let (a, b, biases) = (values(seed as u64, m * k), values(9, k * n), values(10, m));
         for isa in Isa::available() {
             let op = |b_panel| Product {
-                m,
+                m: Some(m),
                 k,
                 n,
-                output: tvec![m, n],
+                output: Some(tvec![m, n]),
                 clamp: Some((0f32.to_bits(), 0.5f32.to_bits())),
                 a_packed: false,
                 b_panel,
@@ -160,10 +160,10 @@ fn b_packed_in_panels_gives_the_products_of_b_row_major() {
 fn operands_of_the_wrong_size_are_an_error_not_a_read_out_of_bounds() {
     let (m, k, n) = (5, 7, 9);
     let op = Product {
-        m,
+        m: Some(m),
         k,
         n,
-        output: tvec![m, n],
+        output: Some(tvec![m, n]),
         clamp: None,
         a_packed: false,
         b_panel: None,
@@ -335,6 +335,81 @@ fn the_pass_replaces_tracts_layer_products_and_keeps_their_results() {
             got.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap(),
             want.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap(),
         );
+    }
+}
+
+#[test]
+fn rows_known_only_at_run_time_come_from_a() {
+    let (k, n) = (13, 70);
+    let b = values(3, k * n);
+    let op = Product {
+        m: None,
+        k,
+        n,
+        output: None,
+        clamp: None,
+        a_packed: false,
+        b_panel: None,
+    };
+    for m in [1, 5, 7] {
+        let a = values(m as u64, m * k);
+        for isa in Isa::available() {
+            let (mut got, mut want) = (vec![f32::NAN; m * n], vec![f32::NAN; m * n]);
+            // No biases are zeros.
+            op.run(isa, &a, &b, &[], &mut got).unwrap();
+            let known = Product {
+                m: Some(m),
+                output: Some(tvec![m, n]),
+                ..op.clone()
+            };
+            known.run(isa, &a, &b, &vec![0.0; m], &mut want).unwrap();
+            assert_eq!(got, want, "{m} rows {isa:?}");
+        }
+    }
+    // No rows: nothing to compute.
+    op.run(Isa::Scalar, &[], &b, &[], &mut []).unwrap();
+}
+
+/// A decoder step's layer: `[rows, k]` activations, rows known when it runs, times
+/// constant weights (`[k, n]`, or `[n, k]` if `transposed`).
+fn step_layer_graph(k: usize, n: usize, transposed: bool) -> TypedModel {
+    let mut model = TypedModel::default();
+    let rows = model.symbols.sym("rows");
+    let x = model
+        .add_source("x", f32::fact([TDim::from(rows), k.to_dim()]))
+        .unwrap();
+    let (shape, axes) = if transposed {
+        ([n, k], "mk,nk->mn")
+    } else {
+        ([k, n], "mk,kn->mn")
+    };
+    let w = Tensor::from_shape(&shape, &values(4, k * n)).unwrap();
+    let w = model.add_const("weights", w).unwrap();
+    let einsum = EinSum::new(axes.parse().unwrap(), f32::datum_type());
+    let y = model.wire_node("layer", einsum, &[x, w]).unwrap()[0];
+    model.select_output_outlets(&[y]).unwrap();
+    model.into_decluttered().unwrap()
+}
+
+#[test]
+fn the_pass_replaces_a_decoder_steps_layers_and_keeps_their_results() {
+    for transposed in [false, true] {
+        let (k, n) = (31, 150);
+        let model = step_layer_graph(k, n, transposed);
+        let mut ours = model.clone();
+        assert_eq!(use_own_kernels(&mut ours).unwrap(), 1, "{transposed}");
+        let ours = ours.into_optimized().unwrap().into_runnable().unwrap();
+        let theirs = model.into_optimized().unwrap().into_runnable().unwrap();
+        for rows in [1, 5, 12] {
+            let x = Tensor::from_shape(&[rows, k], &values(rows as u64, rows * k)).unwrap();
+            let (want, got) = (run(&theirs, &x), run(&ours, &x));
+            assert_eq!(got.shape(), &[rows, n]);
+            assert_close(
+                &format!("{rows} rows, transposed {transposed}"),
+                got.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap(),
+                want.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap(),
+            );
+        }
     }
 }
 
