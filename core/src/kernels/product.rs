@@ -35,8 +35,9 @@ const MAX_DEPTH: usize = 96;
 /// floats measured no better).
 const PREFETCH_AHEAD: usize = 256;
 
-/// How many rows ahead packed `B` is prefetched (2 KiB with AVX-512): the fusion layers'
-/// products took ~0.9x the time.
+/// How many rows of `B` ahead the first block of rows prefetches (packed, 2 KiB ahead with
+/// AVX-512): the fusion layers' products took ~0.9x the time, and the vision graph's other
+/// products a few percent less.
 const B_PREFETCH_ROWS: usize = 8;
 
 /// Rows of `C` a block computes at once in every instruction set (then 4, 2 and 1 for the
@@ -395,9 +396,10 @@ impl Operands<'_> {
                 None => (self.b.as_ptr().add(x), n),
                 Some(panel) => (self.b.as_ptr().add(x * k), panel.min(n - x)),
             };
-            // Packed `B` (a layer's weights) streams from memory in the first block of rows
-            // over a part; the others find it in the L1 cache.
-            let b_ahead = if y == 0 && self.b_panel.is_some() {
+            // The first block of rows over a part of `B` brings it in (a layer's weights from
+            // memory, a layer's activations from rows a page or more apart); the others
+            // find it in the L1 cache.
+            let b_ahead = if y == 0 {
                 B_PREFETCH_ROWS * b_stride
             } else {
                 0
