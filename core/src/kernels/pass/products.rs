@@ -120,18 +120,44 @@ pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option
         && z[0] == x[0]
         && z[1] == y[y.len() - 1]
         && !x.contains(&z[1]);
-    if !is_layer {
+    // A matrix-vector product (the concept extractor's): one row, its axis of size 1, the
+    // weights `K x N` or `N x K`.
+    let is_vector = x.len() == 1
+        && z.len() == 1
+        && y.len() == 2
+        && x[0] != z[0]
+        && (y[..] == [x[0], z[0]] || y[..] == [z[0], x[0]]);
+    if !is_layer && !is_vector {
         return Ok(None);
     }
     let Some(weights) = constant(model, node.inputs[1], 4)? else {
         return Ok(None);
     };
-    let k = x[1..].iter().map(|&l| size(l)).product();
-    let (m, n) = (size(x[0]), size(z[1]));
+    let (m, k, n) = if is_layer {
+        let k = x[1..].iter().map(|&l| size(l)).product();
+        (size(x[0]), k, size(z[1]))
+    } else {
+        (1, size(x[0]), size(z[0]))
+    };
+    let transposed = is_vector && y[0] == z[0];
+    let values = k_by_n(&weights, k, n, transposed)?;
+    let shape = Some(output.into());
+    layer_patch(model, node, Some(m), k, n, shape, &values)
+}
+
+/// Constant weights as `K x N` row-major values, from `K x N` or (`transposed`) `N x K`.
+fn k_by_n(weights: &Tensor, k: usize, n: usize, transposed: bool) -> TractResult<Vec<f32>> {
     let values = weights.cast_to::<f32>()?;
     let values = values.try_as_plain_ram()?;
-    let shape = Some(output.into());
-    layer_patch(model, node, Some(m), k, n, shape, values.as_slice::<f32>()?)
+    let values = values.as_slice::<f32>()?;
+    ensure!(values.len() == k * n, "{} weights for {k}x{n}", values.len());
+    Ok(if transposed {
+        (0..k)
+            .flat_map(|i| (0..n).map(move |j| values[j * k + i]))
+            .collect()
+    } else {
+        values.to_vec()
+    })
 }
 
 /// A decoder step's layer, whose rows (beams times new tokens) are known only when it
@@ -174,16 +200,7 @@ fn step_layer_patch(
     if model.outlet_fact(node.inputs[0])?.shape[1] != k.to_dim() {
         return Ok(None);
     }
-    let values = weights.cast_to::<f32>()?;
-    let values = values.try_as_plain_ram()?;
-    let values = values.as_slice::<f32>()?;
-    let values: Vec<f32> = if transposed {
-        (0..k)
-            .flat_map(|i| (0..n).map(move |j| values[j * k + i]))
-            .collect()
-    } else {
-        values.to_vec()
-    };
+    let values = k_by_n(&weights, k, n, transposed)?;
     layer_patch(model, node, None, k, n, None, &values)
 }
 

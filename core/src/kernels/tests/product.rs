@@ -314,6 +314,9 @@ fn the_pass_replaces_tracts_layer_products_and_keeps_their_results() {
         ("amk,kn->amn", &[1, 69, 31], &[31, 129]),
         // Attention's heads times the output projection: a sum over two axes.
         ("mbk,bkn->mn", &[5, 3, 4], &[3, 4, 67]),
+        // Matrix-vector products (one row), the weights as they are or transposed.
+        ("amk,kn->amn", &[1, 1, 33], &[33, 70]),
+        ("abmk,abnk->abmn", &[1, 1, 1, 40], &[1, 1, 70, 40]),
     ] {
         let model = layer_graph(axes, input, weights);
         let mut ours = model.clone();
