@@ -104,14 +104,35 @@ pub(crate) fn panel_columns(isa: Isa) -> usize {
 /// columns (the last one narrower), each panel row by row. A panel starting at column `x`
 /// starts at `x * k`. Constant weights on this side (a layer's) are packed so at load:
 /// the kernel then reads each panel as one sequence, where rows of a wide matrix lie a page
-/// or more apart (measured on the fusion layers: ~1.4x tract's rate, packed or not, in the
-/// graph; in isolation the same).
+/// or more apart (the fusion layers' products took ~0.9x the time in the graph).
 pub(crate) fn pack_columns(b: &[f32], k: usize, n: usize, panel: usize) -> Vec<f32> {
     let mut packed = Vec::with_capacity(k * n);
     for x in (0..n).step_by(panel) {
         let width = panel.min(n - x);
         for row in b.chunks_exact(n).take(k) {
             packed.extend_from_slice(&row[x..x + width]);
+        }
+    }
+    packed
+}
+
+/// [`pack_columns`] of `B` given transposed (`bt`, `n x k` row-major: weights written
+/// output by output, as tied word embeddings are), turned in tiles that stay in the L1
+/// cache (column by column, a vocabulary-sized matrix took most of a second).
+pub(crate) fn pack_columns_transposed(bt: &[f32], k: usize, n: usize, panel: usize) -> Vec<f32> {
+    const TILE: usize = 64;
+    let mut packed = vec![0.0; k * n];
+    for x in (0..n).step_by(panel) {
+        let width = panel.min(n - x);
+        let out = &mut packed[x * k..(x + width) * k];
+        for first in (0..k).step_by(TILE) {
+            let terms = first..(first + TILE).min(k);
+            for j in 0..width {
+                let column = &bt[(x + j) * k..][terms.clone()];
+                for (i, &value) in terms.clone().zip(column) {
+                    out[i * width + j] = value;
+                }
+            }
         }
     }
     packed

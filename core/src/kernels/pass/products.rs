@@ -8,7 +8,9 @@ use tract_nnef::tract_core::ops::einsum::EinSum;
 
 use super::{clamp_bits, constant, epilogue, finish};
 use crate::kernels::lanes::Isa;
-use crate::kernels::product::{Product, pack_columns, pack_rows, panel_columns};
+use crate::kernels::product::{
+    Product, pack_columns, pack_columns_transposed, pack_rows, panel_columns,
+};
 
 /// The patch that puts a [`Product`] in the place of node `id`, if that node is a float32
 /// matrix product of known shapes with constant weights on one side. Axes of size 1 do not
@@ -140,24 +142,8 @@ pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option
         (1, size(x[0]), size(z[0]))
     };
     let transposed = is_vector && y[0] == z[0];
-    let values = k_by_n(&weights, k, n, transposed)?;
     let shape = Some(output.into());
-    layer_patch(model, node, Some(m), k, n, shape, &values)
-}
-
-/// Constant weights as `K x N` row-major values, from `K x N` or (`transposed`) `N x K`.
-fn k_by_n(weights: &Tensor, k: usize, n: usize, transposed: bool) -> TractResult<Vec<f32>> {
-    let values = weights.cast_to::<f32>()?;
-    let values = values.try_as_plain_ram()?;
-    let values = values.as_slice::<f32>()?;
-    ensure!(values.len() == k * n, "{} weights for {k}x{n}", values.len());
-    Ok(if transposed {
-        (0..k)
-            .flat_map(|i| (0..n).map(move |j| values[j * k + i]))
-            .collect()
-    } else {
-        values.to_vec()
-    })
+    layer_patch(model, node, Some(m), (k, n), shape, &weights, transposed)
 }
 
 /// A decoder step's layer, whose rows (beams times new tokens) are known only when it
@@ -200,21 +186,29 @@ fn step_layer_patch(
     if model.outlet_fact(node.inputs[0])?.shape[1] != k.to_dim() {
         return Ok(None);
     }
-    let values = k_by_n(&weights, k, n, transposed)?;
-    layer_patch(model, node, None, k, n, None, &values)
+    layer_patch(model, node, None, (k, n), None, &weights, transposed)
 }
 
 /// The patch for a layer: `node`'s activations (`M x K`, row-major) times `weights`
-/// (`K x N`, row-major), packed in panels for the kernel this CPU runs (`Product::eval`).
+/// (`K x N` row-major values, or `N x K` if `transposed`), packed in panels for the kernel
+/// this CPU runs (`Product::eval`).
 fn layer_patch(
     model: &TypedModel,
     node: &TypedNode,
     m: Option<usize>,
-    k: usize,
-    n: usize,
+    (k, n): (usize, usize),
     output: Option<TVec<usize>>,
-    weights: &[f32],
+    weights: &Tensor,
+    transposed: bool,
 ) -> TractResult<Option<TypedModelPatch>> {
+    let values = weights.cast_to::<f32>()?;
+    let values = values.try_as_plain_ram()?;
+    let values = values.as_slice::<f32>()?;
+    ensure!(
+        values.len() == k * n,
+        "{} weights for {k}x{n}",
+        values.len()
+    );
     let panel = panel_columns(Isa::widest());
     let op = Product {
         m,
@@ -227,11 +221,14 @@ fn layer_patch(
     };
     let mut patch = TypedModelPatch::new(format!("lightcap product {}", node.name));
     let a = patch.tap_model(model, node.inputs[0])?;
-    let packed = pack_columns(weights, k, n, panel);
-    let b = patch.add_const(
-        format!("{}.weights", node.name),
-        Tensor::from_shape(&[k, n], &packed)?,
-    )?;
+    let packed = if transposed {
+        pack_columns_transposed(values, k, n, panel)
+    } else {
+        pack_columns(values, k, n, panel)
+    };
+    // Moved into the tensor, not copied: a vocabulary's weights are tens of megabytes.
+    let packed = tract_ndarray::Array2::from_shape_vec((k, n), packed)?.into_tensor();
+    let b = patch.add_const(format!("{}.weights", node.name), packed)?;
     // No biases: zeros (what follows, a bias per column, stays tract's).
     let biases = patch.add_const(format!("{}.biases", node.name), tensor1::<f32>(&[]))?;
     let wire = patch.wire_node(&node.name, op, &[a, b, biases])?[0];
@@ -251,10 +248,8 @@ pub(super) fn packed_weights(
     let values = weights.cast_to::<f32>()?;
     let values = values.try_as_plain_ram()?;
     let packed = pack_rows(values.as_slice::<f32>()?, m, k);
-    patch.add_const(
-        format!("{}.weights", node.name),
-        Tensor::from_shape(&[m, k], &packed)?,
-    )
+    let packed = tract_ndarray::Array2::from_shape_vec((m, k), packed)?.into_tensor();
+    patch.add_const(format!("{}.weights", node.name), packed)
 }
 
 /// An einsum's axes (`"amk,akn->amn"`) for its two inputs and its output, without those of

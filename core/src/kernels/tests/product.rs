@@ -9,7 +9,9 @@ use tract_nnef::tract_core::ops::nn::DataFormat;
 
 use super::{probe_runs, values};
 use crate::kernels::lanes::Isa;
-use crate::kernels::product::{Product, pack_columns, pack_rows, panel_columns};
+use crate::kernels::product::{
+    Product, pack_columns, pack_columns_transposed, pack_rows, panel_columns,
+};
 use crate::kernels::use_own_kernels;
 
 /// `A B + bias`, summed in float64.
@@ -116,6 +118,24 @@ fn a_packed_at_load_gives_the_products_of_a_packed_at_run_time() {
                 packed.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
                 row_major.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
                 "{m}x{k} by {k}x{n} {isa:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn b_given_transposed_packs_as_b_does() {
+    for (k, n) in [(1, 1), (3, 70), (65, 129), (130, 64), (200, 17)] {
+        let b = values(11, k * n);
+        let bt: Vec<f32> = (0..n)
+            .flat_map(|j| (0..k).map(move |i| (i, j)))
+            .map(|(i, j)| b[i * n + j])
+            .collect();
+        for panel in [4, 16, 64] {
+            assert_eq!(
+                pack_columns_transposed(&bt, k, n, panel),
+                pack_columns(&b, k, n, panel),
+                "{k}x{n} in panels of {panel}"
             );
         }
     }
