@@ -315,8 +315,13 @@ fn the_pass_replaces_tracts_pointwise_convolutions_and_keeps_their_results() {
 
 /// A layer's product as the fusion model's graph has it: activations (`input`) times
 /// constant weights (`weights`), `axes` as the einsum writes them.
-fn layer_graph(axes: &str, input: &[usize], weights: &[usize]) -> TypedModel {
+fn layer_graph(
+    axes: &str,
+    input: impl FnOnce(&SymbolScope) -> TVec<TDim>,
+    weights: &[usize],
+) -> TypedModel {
     let mut model = TypedModel::default();
+    let input = input(&model.symbols);
     let x = model.add_source("x", f32::fact(input)).unwrap();
     let len = weights.iter().product();
     let w = Tensor::from_shape(weights, &values(5, len)).unwrap();
@@ -338,7 +343,11 @@ fn the_pass_replaces_tracts_layer_products_and_keeps_their_results() {
         ("amk,kn->amn", &[1, 1, 33], &[33, 70]),
         ("abmk,abnk->abmn", &[1, 1, 1, 40], &[1, 1, 70, 40]),
     ] {
-        let model = layer_graph(axes, input, weights);
+        let model = layer_graph(
+            axes,
+            |_| input.iter().map(|&d| d.to_dim()).collect(),
+            weights,
+        );
         let mut ours = model.clone();
         assert_eq!(use_own_kernels(&mut ours).unwrap(), 1, "{axes}");
         let ours = ours.into_optimized().unwrap();
@@ -393,32 +402,18 @@ fn rows_known_only_at_run_time_come_from_a() {
     op.run(Isa::Scalar, &[], &b, &[], &mut []).unwrap();
 }
 
-/// A decoder step's layer: `[rows, k]` activations, rows known when it runs, times
-/// constant weights (`[k, n]`, or `[n, k]` if `transposed`).
-fn step_layer_graph(k: usize, n: usize, transposed: bool) -> TypedModel {
-    let mut model = TypedModel::default();
-    let rows = model.symbols.sym("rows");
-    let x = model
-        .add_source("x", f32::fact([TDim::from(rows), k.to_dim()]))
-        .unwrap();
-    let (shape, axes) = if transposed {
-        ([n, k], "mk,nk->mn")
-    } else {
-        ([k, n], "mk,kn->mn")
-    };
-    let w = Tensor::from_shape(&shape, &values(4, k * n)).unwrap();
-    let w = model.add_const("weights", w).unwrap();
-    let einsum = EinSum::new(axes.parse().unwrap(), f32::datum_type());
-    let y = model.wire_node("layer", einsum, &[x, w]).unwrap()[0];
-    model.select_output_outlets(&[y]).unwrap();
-    model.into_decluttered().unwrap()
-}
-
 #[test]
 fn the_pass_replaces_a_decoder_steps_layers_and_keeps_their_results() {
     for transposed in [false, true] {
         let (k, n) = (31, 150);
-        let model = step_layer_graph(k, n, transposed);
+        // A decoder step's layer: rows known only when it runs.
+        let (axes, weights) = if transposed {
+            ("mk,nk->mn", [n, k])
+        } else {
+            ("mk,kn->mn", [k, n])
+        };
+        let rows = |symbols: &SymbolScope| tvec![symbols.sym("rows").into(), k.to_dim()];
+        let model = layer_graph(axes, rows, &weights);
         let mut ours = model.clone();
         assert_eq!(use_own_kernels(&mut ours).unwrap(), 1, "{transposed}");
         let ours = ours.into_optimized().unwrap().into_runnable().unwrap();
