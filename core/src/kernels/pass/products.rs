@@ -13,7 +13,8 @@ use crate::kernels::product::{
 };
 
 /// The patch that puts a [`Product`] in the place of node `id`, if that node is a float32
-/// matrix product of known shapes with constant weights on one side. Axes of size 1 do not
+/// matrix product with constant weights on one side, of known shapes (or a decoder step's
+/// layer, [`step_layer_patch`], whose rows are known only when it runs). Axes of size 1 do not
 /// matter (the two graph forms place them differently; [`Product`] reads flat row-major
 /// values); of the others, it is either
 /// - a 1x1 convolution as tract's declutter leaves it: a constant `M x K` matrix times an
@@ -47,17 +48,16 @@ pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option
     ) else {
         return Ok(None);
     };
-    let axes = einsum.axes.to_string();
-    let Some([x, y, z]) = significant_axes(&axes, [first, second, output]) else {
+    let Some(letters) = axis_letters(&einsum.axes.to_string()) else {
+        return Ok(None);
+    };
+    let Some([x, y, z]) = significant_axes(&letters, [first, second, output]) else {
         return Ok(None);
     };
     let size = |letter: char| -> usize {
-        let (inputs, _) = axes.split_once("->").unwrap_or_default();
-        let (a, b) = inputs.split_once(',').unwrap_or_default();
-        a.chars()
-            .zip(first)
-            .chain(b.chars().zip(second))
-            .find(|&(l, _)| l == letter)
+        (letters[0].iter().zip(first))
+            .chain(letters[1].iter().zip(second))
+            .find(|&(&l, _)| l == letter)
             .map_or(1, |(_, &d)| d)
     };
     // A 1x1 convolution: the constant matrix comes first or second (ONNX exports write
@@ -153,14 +153,9 @@ fn step_layer_patch(
     node: &TypedNode,
     einsum: &EinSum,
 ) -> TractResult<Option<TypedModelPatch>> {
-    let axes = einsum.axes.to_string();
-    let Some((inputs, out)) = axes.split_once("->") else {
+    let Some([a, b, out]) = axis_letters(&einsum.axes.to_string()) else {
         return Ok(None);
     };
-    let Some((a, b)) = inputs.split_once(',') else {
-        return Ok(None);
-    };
-    let [a, b, out]: [Vec<char>; 3] = [a, b, out].map(|s| s.chars().collect());
     let (&[m, k], &[out_m, n]) = (&a[..], &out[..]) else {
         return Ok(None);
     };
@@ -252,21 +247,26 @@ pub(super) fn packed_weights(
     patch.add_const(format!("{}.weights", node.name), packed)
 }
 
-/// An einsum's axes (`"amk,akn->amn"`) for its two inputs and its output, without those of
-/// size 1 in `shapes`, in order.
-fn significant_axes(axes: &str, shapes: [&[usize]; 3]) -> Option<[Vec<char>; 3]> {
+/// An einsum's axes (`"amk,akn->amn"`) as the letters of its two inputs and its output.
+fn axis_letters(axes: &str) -> Option<[Vec<char>; 3]> {
     let (inputs, output) = axes.split_once("->")?;
     let (a, b) = inputs.split_once(',')?;
+    Some([a, b, output].map(|letters| letters.chars().collect()))
+}
+
+/// Each of `letters` (an einsum's, [`axis_letters`]) without the axes of size 1 in
+/// `shapes`, in order.
+fn significant_axes(letters: &[Vec<char>; 3], shapes: [&[usize]; 3]) -> Option<[Vec<char>; 3]> {
     let mut significant = [vec![], vec![], vec![]];
-    for ((letters, shape), kept) in [a, b, output].into_iter().zip(shapes).zip(&mut significant) {
-        if letters.chars().count() != shape.len() {
+    for ((letters, shape), kept) in letters.iter().zip(shapes).zip(&mut significant) {
+        if letters.len() != shape.len() {
             return None;
         }
         *kept = letters
-            .chars()
+            .iter()
             .zip(shape)
             .filter(|&(_, &d)| d != 1)
-            .map(|(l, _)| l)
+            .map(|(&l, _)| l)
             .collect();
     }
     Some(significant)
