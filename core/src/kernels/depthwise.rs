@@ -232,7 +232,7 @@ impl Scratch {
             match sw {
                 1 => {
                     let n = w.min(self.row_len.saturating_sub(pad_left));
-                    dst[pad_left..pad_left + n].copy_from_slice(&src[..n]);
+                    unsafe { copy::<V>(&src[..n], &mut dst[pad_left..pad_left + n]) };
                 }
                 2 => unsafe { split_columns::<V>(src, dst, self.row_len, pad_left) },
                 _ => {
@@ -271,12 +271,40 @@ unsafe fn split_columns<V: Lanes>(src: &[f32], dst: &mut [f32], row_len: usize, 
             odd.store(d.add(odd_start + i));
             i += V::LEN;
         }
+        // The last (at most `LEN`) evens and odds from partial loads: a plane 28 or 14 wide
+        // is nothing but this tail.
+        if i < evens {
+            let rest = (src.len() - 2 * i).min(2 * V::LEN);
+            let first = V::load_partial(s.add(2 * i), rest.min(V::LEN));
+            let second = if rest > V::LEN {
+                V::load_partial(s.add(2 * i + V::LEN), rest - V::LEN)
+            } else {
+                V::splat(0.0)
+            };
+            let (even, odd) = V::unzip(first, second);
+            even.store_partial(d.add(even_start + i), evens - i);
+            if i < odds {
+                odd.store_partial(d.add(odd_start + i), odds - i);
+            }
+        }
     }
-    for i in i..evens {
-        dst[even_start + i] = src[2 * i];
-    }
-    for i in i..odds {
-        dst[odd_start + i] = src[2 * i + 1];
+}
+
+/// `src` into `dst` (as long), whole registers then one partial one: rows of a few dozen
+/// floats, where a call to `memcpy` per row costs more than the copy.
+#[inline(always)]
+unsafe fn copy<V: Lanes>(src: &[f32], dst: &mut [f32]) {
+    debug_assert_eq!(src.len(), dst.len());
+    let mut i = 0;
+    unsafe {
+        let (s, d) = (src.as_ptr(), dst.as_mut_ptr());
+        while i + V::LEN <= src.len() {
+            V::load(s.add(i)).store(d.add(i));
+            i += V::LEN;
+        }
+        if i < src.len() {
+            V::load_partial(s.add(i), src.len() - i).store_partial(d.add(i), src.len() - i);
+        }
     }
 }
 
@@ -293,9 +321,7 @@ impl Planes<'_> {
         let taps = g.kernel[0] * g.kernel[1];
         let channels = self.biases.len();
         let mut scratch = Scratch::new(g, V::LEN);
-        // The output plane with its rows rounded up to whole registers.
         let registers = ow.div_ceil(V::LEN);
-        let mut rounded = vec![0.0f32; oh * registers * V::LEN];
         let planes = self.input.chunks_exact(h * w);
         for (index, (plane, out)) in planes.zip(output.chunks_exact_mut(oh * ow)).enumerate() {
             let channel = index % channels;
@@ -306,48 +332,42 @@ impl Planes<'_> {
                 // Eight independent sums at a time keep the multiply-add units busy: along the
                 // row where it is wide, over several rows where it is narrow.
                 match registers {
-                    1 => self.plane::<V, 8, 1>(&scratch, kernel, bias, &mut rounded),
-                    2 | 3 => self.plane::<V, 4, 2>(&scratch, kernel, bias, &mut rounded),
-                    4..=7 => self.plane::<V, 2, 4>(&scratch, kernel, bias, &mut rounded),
-                    _ => self.plane::<V, 1, 8>(&scratch, kernel, bias, &mut rounded),
+                    1 => self.plane::<V, 8, 1>(&scratch, kernel, bias, out),
+                    2 | 3 => self.plane::<V, 4, 2>(&scratch, kernel, bias, out),
+                    4..=7 => self.plane::<V, 2, 4>(&scratch, kernel, bias, out),
+                    _ => self.plane::<V, 1, 8>(&scratch, kernel, bias, out),
                 }
-            }
-            for (out_row, row) in out
-                .chunks_exact_mut(ow)
-                .zip(rounded.chunks_exact(registers * V::LEN))
-            {
-                out_row.copy_from_slice(&row[..ow]);
             }
         }
     }
 
-    /// One plane into `rounded`, in blocks of `R` rows by `B` registers.
+    /// One output plane, in blocks of `R` rows by `B` registers.
     #[inline(always)]
     unsafe fn plane<V: Lanes, const R: usize, const B: usize>(
         &self,
         scratch: &Scratch,
         kernel: &[f32],
         bias: f32,
-        rounded: &mut [f32],
+        out: &mut [f32],
     ) {
         let oh = self.geometry.output[0];
         let mut y = 0;
         unsafe {
             while y + R <= oh {
-                self.rows::<V, R, B>(scratch, kernel, bias, y, rounded);
+                self.rows::<V, R, B>(scratch, kernel, bias, y, out);
                 y += R;
             }
             // The rows left, in halving blocks.
             if R > 4 && y + 4 <= oh {
-                self.rows::<V, 4, B>(scratch, kernel, bias, y, rounded);
+                self.rows::<V, 4, B>(scratch, kernel, bias, y, out);
                 y += 4;
             }
             if R > 2 && y + 2 <= oh {
-                self.rows::<V, 2, B>(scratch, kernel, bias, y, rounded);
+                self.rows::<V, 2, B>(scratch, kernel, bias, y, out);
                 y += 2;
             }
             while y < oh {
-                self.rows::<V, 1, B>(scratch, kernel, bias, y, rounded);
+                self.rows::<V, 1, B>(scratch, kernel, bias, y, out);
                 y += 1;
             }
         }
@@ -361,26 +381,25 @@ impl Planes<'_> {
         kernel: &[f32],
         bias: f32,
         y: usize,
-        rounded: &mut [f32],
+        out: &mut [f32],
     ) {
-        let row_len = rounded.len() / self.geometry.output[0];
-        let registers = row_len / V::LEN;
+        let registers = self.geometry.output[1].div_ceil(V::LEN);
         let mut done = 0;
         unsafe {
             while done + B <= registers {
-                self.block::<V, R, B>(scratch, kernel, bias, y, done * V::LEN, rounded);
+                self.block::<V, R, B>(scratch, kernel, bias, y, done * V::LEN, out);
                 done += B;
             }
             while B > 4 && done + 4 <= registers {
-                self.block::<V, R, 4>(scratch, kernel, bias, y, done * V::LEN, rounded);
+                self.block::<V, R, 4>(scratch, kernel, bias, y, done * V::LEN, out);
                 done += 4;
             }
             while B > 2 && done + 2 <= registers {
-                self.block::<V, R, 2>(scratch, kernel, bias, y, done * V::LEN, rounded);
+                self.block::<V, R, 2>(scratch, kernel, bias, y, done * V::LEN, out);
                 done += 2;
             }
             while done < registers {
-                self.block::<V, R, 1>(scratch, kernel, bias, y, done * V::LEN, rounded);
+                self.block::<V, R, 1>(scratch, kernel, bias, y, done * V::LEN, out);
                 done += 1;
             }
         }
@@ -396,18 +415,18 @@ impl Planes<'_> {
         bias: f32,
         y: usize,
         x: usize,
-        rounded: &mut [f32],
+        out: &mut [f32],
     ) {
         let [sh, sw] = self.geometry.stride;
         // Scratch floats between the first padded rows of consecutive output rows.
         let row_step = sh * sw * scratch.row_len;
-        let out_step = rounded.len() / self.geometry.output[0];
+        let ow = self.geometry.output[1];
         let first = y * row_step + x;
         debug_assert!(
             first + (R - 1) * row_step + scratch.tap_offsets.last().unwrap() + B * V::LEN
                 <= scratch.values.len()
         );
-        debug_assert!((y + R - 1) * out_step + x + B * V::LEN <= rounded.len());
+        debug_assert!((y + R - 1) * ow + x < out.len());
         unsafe {
             let src = scratch.values.as_ptr().add(first);
             let mut acc = [[V::splat(bias); B]; R];
@@ -426,10 +445,17 @@ impl Planes<'_> {
                     *acc = acc.max(low).min(high);
                 }
             }
-            let dst = rounded.as_mut_ptr().add(y * out_step + x);
+            // Straight into the output rows, the register past a row's end partly.
+            let dst = out.as_mut_ptr().add(y * ow + x);
             for (r, acc) in acc.iter().enumerate() {
                 for (b, acc) in acc.iter().enumerate() {
-                    acc.store(dst.add(r * out_step + b * V::LEN));
+                    let column = x + b * V::LEN;
+                    let to = dst.add(r * ow + b * V::LEN);
+                    if column + V::LEN <= ow {
+                        acc.store(to);
+                    } else {
+                        acc.store_partial(to, ow - column);
+                    }
                 }
             }
         }

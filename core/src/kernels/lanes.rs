@@ -25,8 +25,13 @@ pub(crate) trait Lanes: Copy {
     unsafe fn load_partial(ptr: *const f32, count: usize) -> Self;
     /// The first `count` (1 to `LEN`) lanes to `ptr`: writes no further.
     unsafe fn store_partial(self, ptr: *mut f32, count: usize);
+    /// The even-indexed and the odd-indexed lanes of `a` followed by `b`.
+    unsafe fn unzip(a: Self, b: Self) -> (Self, Self);
     /// The even-indexed and the odd-indexed values of the `2 * LEN` floats at `ptr`.
-    unsafe fn load_pairs(ptr: *const f32) -> (Self, Self);
+    #[inline(always)]
+    unsafe fn load_pairs(ptr: *const f32) -> (Self, Self) {
+        unsafe { Self::unzip(Self::load(ptr), Self::load(ptr.add(Self::LEN))) }
+    }
     /// `self * b + c`, fused (one rounding) where the instruction set has it.
     unsafe fn mul_add(self, b: Self, c: Self) -> Self;
     unsafe fn max(self, other: Self) -> Self;
@@ -43,6 +48,11 @@ pub(crate) trait Lanes: Copy {
     /// never faults). Nothing where the set has no such instruction.
     #[inline(always)]
     unsafe fn prefetch(ptr: *const f32) {
+        let _ = ptr;
+    }
+    /// The same hint for the L2 cache: data needed after what the L1 cache now holds.
+    #[inline(always)]
+    unsafe fn prefetch_l2(ptr: *const f32) {
         let _ = ptr;
     }
 }
@@ -75,8 +85,8 @@ impl Lanes for Scalar {
         unsafe { self.store(ptr) }
     }
     #[inline(always)]
-    unsafe fn load_pairs(ptr: *const f32) -> (Self, Self) {
-        unsafe { (Scalar(*ptr), Scalar(*ptr.add(1))) }
+    unsafe fn unzip(a: Self, b: Self) -> (Self, Self) {
+        (a, b)
     }
     #[inline(always)]
     unsafe fn mul_add(self, b: Self, c: Self) -> Self {
@@ -126,6 +136,10 @@ impl Lanes for Avx2 {
         unsafe { _mm_prefetch::<_MM_HINT_T0>(ptr.cast()) }
     }
     #[inline(always)]
+    unsafe fn prefetch_l2(ptr: *const f32) {
+        unsafe { _mm_prefetch::<_MM_HINT_T1>(ptr.cast()) }
+    }
+    #[inline(always)]
     unsafe fn splat(x: f32) -> Self {
         Avx2(unsafe { _mm256_set1_ps(x) })
     }
@@ -146,9 +160,9 @@ impl Lanes for Avx2 {
         unsafe { _mm256_maskstore_ps(ptr, avx2_mask(count), self.0) }
     }
     #[inline(always)]
-    unsafe fn load_pairs(ptr: *const f32) -> (Self, Self) {
+    unsafe fn unzip(a: Self, b: Self) -> (Self, Self) {
         unsafe {
-            let (a, b) = (_mm256_loadu_ps(ptr), _mm256_loadu_ps(ptr.add(8)));
+            let (a, b) = (a.0, b.0);
             // Within each 128-bit half: a's then b's evens (odds); then the halves' middle
             // 64-bit quarters swapped, to put a's four before b's.
             let order = |x: __m256| {
@@ -230,6 +244,10 @@ impl Lanes for Avx512 {
         unsafe { _mm_prefetch::<_MM_HINT_T0>(ptr.cast()) }
     }
     #[inline(always)]
+    unsafe fn prefetch_l2(ptr: *const f32) {
+        unsafe { _mm_prefetch::<_MM_HINT_T1>(ptr.cast()) }
+    }
+    #[inline(always)]
     unsafe fn splat(x: f32) -> Self {
         Avx512(unsafe { _mm512_set1_ps(x) })
     }
@@ -250,9 +268,9 @@ impl Lanes for Avx512 {
         unsafe { _mm512_mask_storeu_ps(ptr, avx512_mask(count), self.0) }
     }
     #[inline(always)]
-    unsafe fn load_pairs(ptr: *const f32) -> (Self, Self) {
+    unsafe fn unzip(a: Self, b: Self) -> (Self, Self) {
         unsafe {
-            let (a, b) = (_mm512_loadu_ps(ptr), _mm512_loadu_ps(ptr.add(16)));
+            let (a, b) = (a.0, b.0);
             // Indices 0..16 pick from a, 16..32 from b.
             let evens = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
             let odds = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
@@ -340,6 +358,10 @@ impl Lanes for Neon {
             self.store(values.as_mut_ptr());
             std::ptr::copy_nonoverlapping(values.as_ptr(), ptr, count.min(4));
         }
+    }
+    #[inline(always)]
+    unsafe fn unzip(a: Self, b: Self) -> (Self, Self) {
+        unsafe { (Neon(vuzp1q_f32(a.0, b.0)), Neon(vuzp2q_f32(a.0, b.0))) }
     }
     #[inline(always)]
     unsafe fn load_pairs(ptr: *const f32) -> (Self, Self) {
