@@ -6,6 +6,8 @@
 //! - [`product::Product`]: matrix products: those 1x1 convolutions become (`C, H*W` planes
 //!   times a constant `C_out x C` matrix, with their bias and ReLU6 fused) and layers'
 //!   (activations times constant weights).
+//! - [`batched::BatchedProduct`]: batched products of two activations (attention's scores
+//!   and weighted values, head by head; the image features' projection).
 //! - [`dense::DenseConv`]: other convolutions (the stem, ResNet-50's 3x3 and 7x7), as
 //!   bands of patches through the product's kernel, with their ReLU or ReLU6 fused.
 //! - [`softmax::Softmax`]: softmax over the last axis (attention's rows of 69 scores and
@@ -15,6 +17,7 @@
 //! or AVX-512 on x86-64, NEON on aarch64, plain Rust elsewhere. Float16 graphs keep tract's
 //! operators (tract has float16 kernels for ARMv8.2, which phones run).
 
+pub(crate) mod batched;
 pub(crate) mod dense;
 pub(crate) mod depthwise;
 pub(crate) mod lanes;

@@ -76,6 +76,18 @@ pub(crate) fn pack_rows(a: &[f32], m: usize, k: usize) -> Vec<f32> {
     packed
 }
 
+/// [`pack_rows`] of `A` given transposed (`at`, `k x m` row-major: an activation whose
+/// features come before its positions).
+pub(crate) fn pack_rows_transposed(at: &[f32], m: usize, k: usize) -> Vec<f32> {
+    let mut packed = Vec::with_capacity(m * k);
+    for (y, height) in row_blocks(m) {
+        for row in at.chunks_exact(m).take(k) {
+            packed.extend_from_slice(&row[y..y + height]);
+        }
+    }
+    packed
+}
+
 /// Registers of `C`'s row a block holds in each instruction set (see `x86` for why).
 const SCALAR_REGISTERS: usize = 4;
 #[cfg(target_arch = "x86_64")]
@@ -167,12 +179,23 @@ pub(crate) struct Product {
     pub output: Option<TVec<usize>>,
     /// Bounds the output is clamped to, as `f32` bits (a ReLU6 that followed it).
     pub clamp: Option<(u32, u32)>,
-    /// Whether `A` comes packed ([`pack_rows`]: constant weights, packed at load) rather
-    /// than row-major (a layer's activations, packed at every run).
-    pub a_packed: bool,
+    /// How `A` comes: packed at load or as the graph holds it.
+    pub a: ALayout,
     /// The panel width `B` comes packed in ([`pack_columns`]: a layer's constant weights,
     /// packed at load for the instruction set it runs with), or `None` for row-major.
     pub b_panel: Option<usize>,
+}
+
+/// How a [`Product`]'s `A` comes to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum ALayout {
+    /// Packed by [`pack_rows`]: constant weights, packed at load.
+    Packed,
+    /// `M x K` row-major: a layer's activations, packed at every run.
+    Rows,
+    /// `K x M` row-major (activations whose features come before their positions, as the
+    /// backbone's image features do), packed at every run.
+    Transposed,
 }
 
 /// One call's operands: what every instruction set's kernel reads.
@@ -199,7 +222,7 @@ impl Product {
             .map(|(low, high)| (f32::from_bits(low), f32::from_bits(high)))
     }
 
-    /// `C = A B + bias` (clamped) with `isa`'s kernel, `A` packed or not as `a_packed` says.
+    /// `C = A B + bias` (clamped) with `isa`'s kernel, `A` as [`Product::a`] says.
     pub fn run(
         &self,
         isa: Isa,
@@ -219,11 +242,16 @@ impl Product {
             return Ok(());
         }
         let packed;
-        let a = if self.a_packed {
-            a
-        } else {
-            packed = pack_rows(a, m, self.k);
-            &packed
+        let a = match self.a {
+            ALayout::Packed => a,
+            ALayout::Rows => {
+                packed = pack_rows(a, m, self.k);
+                &packed
+            }
+            ALayout::Transposed => {
+                packed = pack_rows_transposed(a, m, self.k);
+                &packed
+            }
         };
         let operands = Operands {
             m,

@@ -2,6 +2,7 @@
 //! candidate looks at one node and, if it is an operator ours runs, returns the patch that
 //! replaces it (and what it fuses: a bias, a clamp).
 
+mod batched;
 mod convolutions;
 mod products;
 
@@ -11,6 +12,7 @@ use tract_nnef::tract_core::ops::cast::Cast;
 use tract_nnef::tract_core::ops::nn::{Softmax as TractSoftmax, SoftmaxKind};
 
 use super::softmax::Softmax;
+use batched::batched_patch;
 use convolutions::{dense_patch, depthwise_patch};
 use products::product_patch;
 
@@ -21,7 +23,14 @@ pub(crate) fn use_own_kernels(model: &mut TypedModel) -> TractResult<usize> {
     // Nodes added by the patches come after these and are ours.
     for id in 0..model.nodes().len() {
         let mut patch = None;
-        for candidate in [depthwise_patch, dense_patch, product_patch, softmax_patch] {
+        let candidates = [
+            depthwise_patch,
+            dense_patch,
+            product_patch,
+            batched_patch,
+            softmax_patch,
+        ];
+        for candidate in candidates {
             patch = candidate(model, id)?;
             if patch.is_some() {
                 break;

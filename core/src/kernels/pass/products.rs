@@ -9,7 +9,7 @@ use tract_nnef::tract_core::ops::einsum::EinSum;
 use super::{clamp_bits, constant, epilogue, finish};
 use crate::kernels::lanes::Isa;
 use crate::kernels::product::{
-    Product, pack_columns, pack_columns_transposed, pack_rows, panel_columns,
+    ALayout, Product, pack_columns, pack_columns_transposed, pack_rows, panel_columns,
 };
 
 /// The patch that puts a [`Product`] in the place of node `id`, if that node is a float32
@@ -21,7 +21,7 @@ use crate::kernels::product::{
 ///   image `K x ...`, the axes after `K` (`H, W` or `H*W`) kept in the output after `M`;
 ///   the bias added and the clamp after it fused;
 /// - a layer's `M x K` activations times constant `K x N` weights, `K` one axis or
-///   several (what follows, a bias per column, stays tract's).
+///   several (what follows, a bias per column, stays tract's), or its `K x M` ones.
 pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option<TypedModelPatch>> {
     let node = model.node(id);
     let Some(einsum) = node.op_as::<EinSum>() else {
@@ -88,7 +88,7 @@ pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option
             n: b[1..].iter().map(|&l| size(l)).product(),
             output: Some(output.into()),
             clamp: None,
-            a_packed: true,
+            a: ALayout::Packed,
             b_panel: None,
         };
         let bias = row_bias(model, id, m)?;
@@ -129,7 +129,15 @@ pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option
         && y.len() == 2
         && x[0] != z[0]
         && (y[..] == [x[0], z[0]] || y[..] == [z[0], x[0]]);
-    if !is_layer && !is_vector {
+    // The image features' projection: the activations' features before their positions
+    // (`K x M`), the weights `K x N`.
+    let is_transposed_layer = x.len() == 2
+        && y.len() == 2
+        && z.len() == 2
+        && x[0] == y[0]
+        && z[..] == [x[1], y[1]]
+        && x[1] != y[1];
+    if !is_layer && !is_vector && !is_transposed_layer {
         return Ok(None);
     }
     let Some(weights) = constant(model, node.inputs[1], 4)? else {
@@ -138,12 +146,26 @@ pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option
     let (m, k, n) = if is_layer {
         let k = x[1..].iter().map(|&l| size(l)).product();
         (size(x[0]), k, size(z[1]))
+    } else if is_transposed_layer {
+        (size(x[1]), size(x[0]), size(y[1]))
     } else {
         (1, size(x[0]), size(z[0]))
     };
+    let a = match is_transposed_layer {
+        true => ALayout::Transposed,
+        false => ALayout::Rows,
+    };
     let transposed = is_vector && y[0] == z[0];
     let shape = Some(output.into());
-    layer_patch(model, node, Some(m), (k, n), shape, &weights, transposed)
+    layer_patch(
+        model,
+        node,
+        (Some(m), a),
+        (k, n),
+        shape,
+        &weights,
+        transposed,
+    )
 }
 
 /// A decoder step's layer, whose rows (beams times new tokens) are known only when it
@@ -181,16 +203,24 @@ fn step_layer_patch(
     if model.outlet_fact(node.inputs[0])?.shape[1] != k.to_dim() {
         return Ok(None);
     }
-    layer_patch(model, node, None, (k, n), None, &weights, transposed)
+    layer_patch(
+        model,
+        node,
+        (None, ALayout::Rows),
+        (k, n),
+        None,
+        &weights,
+        transposed,
+    )
 }
 
-/// The patch for a layer: `node`'s activations (`M x K`, row-major) times `weights`
+/// The patch for a layer: `node`'s activations (`M x K` as `a` says) times `weights`
 /// (`K x N` row-major values, or `N x K` if `transposed`), packed in panels for the kernel
 /// this CPU runs (`Product::eval`).
 fn layer_patch(
     model: &TypedModel,
     node: &TypedNode,
-    m: Option<usize>,
+    (m, a): (Option<usize>, ALayout),
     (k, n): (usize, usize),
     output: Option<TVec<usize>>,
     weights: &Tensor,
@@ -211,7 +241,7 @@ fn layer_patch(
         n,
         output,
         clamp: None,
-        a_packed: false,
+        a,
         b_panel: Some(panel),
     };
     let mut patch = TypedModelPatch::new(format!("lightcap product {}", node.name));
@@ -248,7 +278,7 @@ pub(super) fn packed_weights(
 }
 
 /// An einsum's axes (`"amk,akn->amn"`) as the letters of its two inputs and its output.
-fn axis_letters(axes: &str) -> Option<[Vec<char>; 3]> {
+pub(super) fn axis_letters(axes: &str) -> Option<[Vec<char>; 3]> {
     let (inputs, output) = axes.split_once("->")?;
     let (a, b) = inputs.split_once(',')?;
     Some([a, b, output].map(|letters| letters.chars().collect()))

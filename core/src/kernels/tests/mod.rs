@@ -1,6 +1,7 @@
 //! Our operators against a direct reference and against tract's own, on random and edge
 //! shapes, in every instruction set this CPU runs (under qemu too, for aarch64).
 
+mod batched;
 mod dense;
 mod depthwise;
 mod product;

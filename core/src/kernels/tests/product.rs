@@ -10,7 +10,7 @@ use tract_nnef::tract_core::ops::nn::DataFormat;
 use super::{probe_runs, values};
 use crate::kernels::lanes::Isa;
 use crate::kernels::product::{
-    Product, pack_columns, pack_columns_transposed, pack_rows, panel_columns,
+    ALayout, Product, pack_columns, pack_columns_transposed, pack_rows, panel_columns,
 };
 use crate::kernels::use_own_kernels;
 
@@ -74,7 +74,7 @@ fn every_instruction_set_computes_the_product_of_its_definition() {
                     k,
                     n,
                     output: Some(tvec![m, n]),
-                    a_packed: false,
+                    a: ALayout::Rows,
                     b_panel: None,
                     clamp: clamp.map(|(l, h)| (l.to_bits(), h.to_bits())),
                 };
@@ -96,27 +96,40 @@ fn every_instruction_set_computes_the_product_of_its_definition() {
 }
 
 #[test]
-fn a_packed_at_load_gives_the_products_of_a_packed_at_run_time() {
+fn a_packed_at_load_or_transposed_gives_the_products_of_a_row_major() {
     for (seed, &(m, k, n)) in SHAPES.iter().enumerate() {
         let (a, b, biases) = (values(seed as u64, m * k), values(7, k * n), values(8, m));
-        let op = |a_packed| Product {
+        let op = |a| Product {
             m: Some(m),
             k,
             n,
             output: Some(tvec![m, n]),
             clamp: None,
-            a_packed,
+            a,
             b_panel: None,
         };
         for isa in Isa::available() {
             let (mut packed, mut row_major) = (vec![f32::NAN; m * n], vec![f32::NAN; m * n]);
-            op(true)
+            op(ALayout::Packed)
                 .run(isa, &pack_rows(&a, m, k), &b, &biases, &mut packed)
                 .unwrap();
-            op(false).run(isa, &a, &b, &biases, &mut row_major).unwrap();
+            op(ALayout::Rows)
+                .run(isa, &a, &b, &biases, &mut row_major)
+                .unwrap();
+            let mut transposed = vec![f32::NAN; m * n];
+            let at: Vec<f32> = (0..k * m).map(|ix| a[(ix % m) * k + ix / m]).collect();
+            op(ALayout::Transposed)
+                .run(isa, &at, &b, &biases, &mut transposed)
+                .unwrap();
+            let bits = |c: &[f32]| c.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(
-                packed.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                row_major.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                bits(&packed),
+                bits(&row_major),
+                "{m}x{k} by {k}x{n} {isa:?}"
+            );
+            assert_eq!(
+                bits(&transposed),
+                bits(&row_major),
                 "{m}x{k} by {k}x{n} {isa:?}"
             );
         }
@@ -152,7 +165,7 @@ fn b_packed_in_panels_gives_the_products_of_b_row_major() {
                 n,
                 output: Some(tvec![m, n]),
                 clamp: Some((0f32.to_bits(), 0.5f32.to_bits())),
-                a_packed: false,
+                a: ALayout::Rows,
                 b_panel,
             };
             let panel = panel_columns(isa);
@@ -185,7 +198,7 @@ fn operands_of_the_wrong_size_are_an_error_not_a_read_out_of_bounds() {
         n,
         output: Some(tvec![m, n]),
         clamp: None,
-        a_packed: false,
+        a: ALayout::Rows,
         b_panel: None,
     };
     let (a, b, biases) = (values(1, m * k), values(2, k * n), values(3, m));
@@ -342,6 +355,9 @@ fn the_pass_replaces_tracts_layer_products_and_keeps_their_results() {
         // Matrix-vector products (one row), the weights as they are or transposed.
         ("amk,kn->amn", &[1, 1, 33], &[33, 70]),
         ("abmk,abnk->abmn", &[1, 1, 1, 40], &[1, 1, 70, 40]),
+        // The image features' projection: features before positions.
+        ("akm,akn->amn", &[1, 33, 7], &[1, 33, 70]),
+        ("akm,akn->amn", &[1, 130, 49], &[1, 130, 67]),
     ] {
         let model = layer_graph(
             axes,
@@ -380,7 +396,7 @@ fn rows_known_only_at_run_time_come_from_a() {
         n,
         output: None,
         clamp: None,
-        a_packed: false,
+        a: ALayout::Rows,
         b_panel: None,
     };
     for m in [1, 5, 7] {
