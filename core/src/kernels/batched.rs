@@ -69,6 +69,7 @@ impl BatchedProduct {
                 b,
                 b_panel,
                 biases: &[],
+                column_bias: false,
                 clamp: None,
                 c_stride: n,
             }

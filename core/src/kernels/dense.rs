@@ -109,6 +109,7 @@ impl DenseConv {
                         b: patches,
                         b_panel: None,
                         biases,
+                        column_bias: false,
                         clamp: self.clamp(),
                         c_stride: columns,
                     }

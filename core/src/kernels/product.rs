@@ -165,7 +165,7 @@ struct Sums {
 const LINE_FLOATS: usize = 16;
 
 /// The product as a tract operator. Inputs: `A` (`M x K` values), `B` (`K x N`) and the
-/// biases (`M`, or none for zeros), each in whatever unit axes the graph gives them; output
+/// biases (`M`, or `N` for a layer's, or none for zeros), each in whatever unit axes the graph gives them; output
 /// `C` in `output`'s shape (`M x N` values: a 1x1 convolution's `[1, M, H, W]`, a layer's
 /// `[1, M, N]`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -181,6 +181,9 @@ pub(crate) struct Product {
     pub clamp: Option<(u32, u32)>,
     /// How `A` comes: packed at load or as the graph holds it.
     pub a: ALayout,
+    /// Whether the biases are one per column of `C` (`N`: a layer's, added to the finished
+    /// sums) rather than per row (starting them).
+    pub column_bias: bool,
     /// The panel width `B` comes packed in ([`pack_columns`]: a layer's constant weights,
     /// packed at load for the instruction set it runs with), or `None` for row-major.
     pub b_panel: Option<usize>,
@@ -208,8 +211,9 @@ pub(crate) struct Operands<'a> {
     /// `B`, row-major or packed by [`pack_columns`] in panels of `b_panel` columns.
     pub b: &'a [f32],
     pub b_panel: Option<usize>,
-    /// One per row of `C`, or none for zeros.
+    /// One per row of `C` (per column if `column_bias`), or none for zeros.
     pub biases: &'a [f32],
+    pub column_bias: bool,
     pub clamp: Option<(f32, f32)>,
     /// Floats between the starts of consecutive rows of `C`: `n`, or more where `C` is a
     /// band of columns of a wider matrix.
@@ -261,6 +265,7 @@ impl Product {
             b,
             b_panel: self.b_panel,
             biases,
+            column_bias: self.column_bias,
             clamp: self.clamp(),
             c_stride: self.n,
         };
@@ -277,7 +282,8 @@ impl Operands<'_> {
                 && n > 0
                 && self.a.len() == m * k
                 && self.b.len() == k * n
-                && (self.biases.len() == m || self.biases.is_empty())
+                && (self.biases.len() == if self.column_bias { n } else { m }
+                    || self.biases.is_empty())
                 && self.c_stride >= n
                 && c.len() == (m - 1) * self.c_stride + n,
             "a product of {m}x{k} by {k}x{n} given {}, {} and {} biases into {} (rows {} apart)",
@@ -428,7 +434,9 @@ impl Operands<'_> {
         debug_assert!(x + (BL - 1) * V::LEN + if PARTIAL { lanes } else { V::LEN } <= n);
         unsafe {
             let out = c.as_mut_ptr().add(y * ldc + x);
-            let mut acc: [[V; BL]; R] = if sums.from == 0 && self.biases.is_empty() {
+            // A bias per row starts the sums; one per column is added to them at the end.
+            let no_row_bias = self.biases.is_empty() || self.column_bias;
+            let mut acc: [[V; BL]; R] = if sums.from == 0 && no_row_bias {
                 [[V::splat(0.0); BL]; R]
             } else if sums.from == 0 {
                 let biases = self.biases.as_ptr().add(y);
@@ -493,6 +501,19 @@ impl Operands<'_> {
                     let weight = V::splat(*a.add(i * R + r));
                     for j in 0..BL {
                         acc[r][j] = weight.mul_add(row[j], acc[r][j]);
+                    }
+                }
+            }
+            if sums.last && self.column_bias && !self.biases.is_empty() {
+                let biases = self.biases.as_ptr().add(x);
+                for j in 0..BL {
+                    let bias = if PARTIAL && j == BL - 1 {
+                        V::load_partial(biases.add(j * V::LEN), lanes)
+                    } else {
+                        V::load(biases.add(j * V::LEN))
+                    };
+                    for r in 0..R {
+                        acc[r][j] = acc[r][j].add(bias);
                     }
                 }
             }

@@ -21,7 +21,7 @@ use crate::kernels::product::{
 ///   image `K x ...`, the axes after `K` (`H, W` or `H*W`) kept in the output after `M`;
 ///   the bias added and the clamp after it fused;
 /// - a layer's `M x K` activations times constant `K x N` weights, `K` one axis or
-///   several (what follows, a bias per column, stays tract's), or its `K x M` ones.
+///   several, or its `K x M` ones; the bias per column added after it fused.
 pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option<TypedModelPatch>> {
     let node = model.node(id);
     let Some(einsum) = node.op_as::<EinSum>() else {
@@ -89,14 +89,16 @@ pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option
             output: Some(output.into()),
             clamp: None,
             a: ALayout::Packed,
+            column_bias: false,
             b_panel: None,
         };
-        let bias = row_bias(model, id, m)?;
+        let bias = bias_after(model, id, Along::Rows, m)?;
         let epilogue = epilogue(model, bias.last)?;
         let mut patch = TypedModelPatch::new(format!("lightcap product {}", node.name));
         let a = packed_weights(&mut patch, node, &weights, m, k)?;
         let b = patch.tap_model(model, node.inputs[1 - weights_slot])?;
-        let biases = patch.add_const(format!("{}.biases", node.name), bias.biases)?;
+        let biases = bias.biases.unwrap_or_else(|| tensor1::<f32>(&[]));
+        let biases = patch.add_const(format!("{}.biases", node.name), biases)?;
         let op = Product {
             clamp: clamp_bits(epilogue.clamp),
             ..op
@@ -242,6 +244,7 @@ fn layer_patch(
         output,
         clamp: None,
         a,
+        column_bias: true,
         b_panel: Some(panel),
     };
     let mut patch = TypedModelPatch::new(format!("lightcap product {}", node.name));
@@ -254,11 +257,21 @@ fn layer_patch(
     // Moved into the tensor, not copied: a vocabulary's weights are tens of megabytes.
     let packed = tract_ndarray::Array2::from_shape_vec((k, n), packed)?.into_tensor();
     let b = patch.add_const(format!("{}.weights", node.name), packed)?;
-    // No biases: zeros (what follows, a bias per column, stays tract's).
-    let biases = patch.add_const(format!("{}.biases", node.name), tensor1::<f32>(&[]))?;
-    let wire = patch.wire_node(&node.name, op, &[a, b, biases])?[0];
-    patch.shunt_outside(model, OutletId::new(node.id, 0), wire)?;
-    Ok(Some(patch))
+    // The bias added after it, if any, is added to the finished sums (as tract's addition
+    // would: the same result bit for bit).
+    let bias = bias_after(model, node.id, Along::Columns, n)?;
+    let biases = bias.biases.unwrap_or_else(|| tensor1::<f32>(&[]));
+    let biases = patch.add_const(format!("{}.biases", node.name), biases)?;
+    let inputs = [a, b, biases];
+    finish(
+        patch,
+        model,
+        &node.name,
+        op,
+        &inputs,
+        bias.axis_ops,
+        bias.last,
+    )
 }
 
 /// Constant weights `M x K` packed for the product's kernel ([`pack_rows`]), as a
@@ -302,13 +315,21 @@ fn significant_axes(letters: &[Vec<char>; 3], shapes: [&[usize]; 3]) -> Option<[
     Some(significant)
 }
 
-/// The bias added to each row of the product `id` computes (`M` rows), if an addition of
-/// a constant of `M` values, one per row, (or a scalar) follows it, through same-type casts
-/// and changes of unit axes: the biases, the node they end at and the axis changes to
-/// apply after the product; zeros, `id` itself and none if there is no such addition.
-fn row_bias(model: &TypedModel, id: usize, m: usize) -> TractResult<RowBias> {
-    let none = Ok(RowBias {
-        biases: Tensor::zero::<f32>(&[m])?,
+/// Which axis of a product's `C` a bias runs along: one value per row (`M`, a 1x1
+/// convolution's channels) or per column (`N`, a layer's outputs).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Along {
+    Rows,
+    Columns,
+}
+
+/// The bias added along `along` (`len` values) to what product `id` computes, if an
+/// addition of such a constant (or a scalar) follows it, through same-type casts and
+/// changes of unit axes: the biases, the node they end at and the axis changes to apply
+/// after the product; none (zeros), `id` itself and no changes if there is no such addition.
+fn bias_after(model: &TypedModel, id: usize, along: Along, len: usize) -> TractResult<Bias> {
+    let none = Ok(Bias {
+        biases: None,
         last: id,
         axis_ops: vec![],
     });
@@ -328,7 +349,17 @@ fn row_bias(model: &TypedModel, id: usize, m: usize) -> TractResult<RowBias> {
             at = next.id;
             continue;
         }
-        if let Some(axis_op @ (AxisOp::Add(_) | AxisOp::Rm(_))) = next.op_as::<AxisOp>() {
+        // Changes of unit axes, and moves where one axis at most has more than one value
+        // (the pre-optimised form keeps some that the ONNX form's declutter removed):
+        // neither changes the order of the values.
+        let keeps_order = |op: &AxisOp| match op {
+            AxisOp::Add(_) | AxisOp::Rm(_) => true,
+            AxisOp::Move(..) => model
+                .outlet_fact(next.inputs[0])
+                .is_ok_and(|f| f.shape.iter().filter(|d| !d.is_one()).count() <= 1),
+            _ => false,
+        };
+        if let Some(axis_op) = next.op_as::<AxisOp>().filter(|op| keeps_order(op)) {
             axis_ops.push((next.name.clone(), axis_op.clone()));
             at = next.id;
             continue;
@@ -344,35 +375,38 @@ fn row_bias(model: &TypedModel, id: usize, m: usize) -> TractResult<RowBias> {
         let Some(bias) = constant(model, other, 4)? else {
             return none;
         };
-        let Some(output) = output.as_concrete() else {
-            return none;
-        };
-        // Broadcast against the output, the bias's axes align to its last ones: one per row
-        // if its one axis of `M` values is the output's first axis of more than one value.
-        let offset = output.len().saturating_sub(bias.rank());
-        let per_row = bias.len() == m
-            && bias.rank() <= output.len()
-            && bias
-                .shape()
-                .iter()
-                .enumerate()
-                .any(|(axis, &d)| d == m && output[..offset + axis].iter().all(|&o| o == 1));
+        // Broadcast against the output, the bias's axes align to its last ones.
+        let fits = bias.len() == len
+            && bias.rank() <= output.rank()
+            && match along {
+                // Its one axis of `M` values is the output's first axis of more than one.
+                Along::Rows => output.as_concrete().is_some_and(|output| {
+                    let offset = output.len() - bias.rank();
+                    bias.shape().iter().enumerate().any(|(axis, &d)| {
+                        d == len && output[..offset + axis].iter().all(|&o| o == 1)
+                    })
+                }),
+                // Its last axis holds the `N` values, as the output's does.
+                Along::Columns => {
+                    bias.shape().last() == Some(&len) && output.last() == Some(&len.to_dim())
+                }
+            };
         let biases = match bias.len() {
-            1 => Tensor::from(bias.cast_to_scalar::<f32>()?).broadcast_scalar_to_shape(&[m])?,
-            _ if per_row => bias.cast_to::<f32>()?.into_owned().into_shape(&[m])?,
+            1 => Tensor::from(bias.cast_to_scalar::<f32>()?).broadcast_scalar_to_shape(&[len])?,
+            _ if fits => bias.cast_to::<f32>()?.into_owned().into_shape(&[len])?,
             _ => return none,
         };
-        return Ok(RowBias {
-            biases,
+        return Ok(Bias {
+            biases: Some(biases),
             last: next.id,
             axis_ops,
         });
     }
 }
 
-/// What [`row_bias`] found.
-struct RowBias {
-    biases: Tensor,
+/// What [`bias_after`] found.
+struct Bias {
+    biases: Option<Tensor>,
     last: usize,
     axis_ops: Vec<(String, AxisOp)>,
 }

@@ -75,6 +75,7 @@ fn every_instruction_set_computes_the_product_of_its_definition() {
                     n,
                     output: Some(tvec![m, n]),
                     a: ALayout::Rows,
+                    column_bias: false,
                     b_panel: None,
                     clamp: clamp.map(|(l, h)| (l.to_bits(), h.to_bits())),
                 };
@@ -96,6 +97,61 @@ fn every_instruction_set_computes_the_product_of_its_definition() {
 }
 
 #[test]
+fn a_bias_per_column_is_added_to_every_row() {
+    for (seed, &(m, k, n)) in SHAPES.iter().enumerate() {
+        let seed = seed as u64 * 3;
+        let (a, b, biases) = (
+            values(seed, m * k),
+            values(seed + 1, k * n),
+            values(seed + 2, n),
+        );
+        let mut want = reference(m, k, n, &a, &b, &vec![0.0; m]);
+        for (ix, value) in want.iter_mut().enumerate() {
+            *value += biases[ix % n];
+        }
+        for isa in Isa::available() {
+            let panel = panel_columns(isa);
+            for b_panel in [None, Some(panel)] {
+                let op = Product {
+                    m: Some(m),
+                    k,
+                    n,
+                    output: Some(tvec![m, n]),
+                    a: ALayout::Rows,
+                    column_bias: true,
+                    b_panel,
+                    clamp: None,
+                };
+                let b = match b_panel {
+                    None => b.clone(),
+                    Some(panel) => pack_columns(&b, k, n, panel),
+                };
+                let mut got = vec![f32::NAN; m * n];
+                op.run(isa, &a, &b, &biases, &mut got).unwrap();
+                assert_close(&format!("{m}x{k} by {k}x{n} {isa:?}"), &got, &want);
+                // Added to the finished sums: what the product then an addition give, bit
+                // for bit (so fusing it changes no result).
+                let mut sums = vec![f32::NAN; m * n];
+                op.run(isa, &a, &b, &[], &mut sums).unwrap();
+                let added: Vec<f32> = (sums.iter().enumerate())
+                    .map(|(ix, sum)| sum + biases[ix % n])
+                    .collect();
+                assert_eq!(
+                    got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    added.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    "{m}x{k} by {k}x{n} {isa:?}"
+                );
+                // Biases for rows instead are an error.
+                if m != n {
+                    let rows = vec![0.0; m];
+                    assert!(op.run(isa, &a, &b, &rows, &mut got).is_err());
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn a_packed_at_load_or_transposed_gives_the_products_of_a_row_major() {
     for (seed, &(m, k, n)) in SHAPES.iter().enumerate() {
         let (a, b, biases) = (values(seed as u64, m * k), values(7, k * n), values(8, m));
@@ -106,6 +162,7 @@ fn a_packed_at_load_or_transposed_gives_the_products_of_a_row_major() {
             output: Some(tvec![m, n]),
             clamp: None,
             a,
+            column_bias: false,
             b_panel: None,
         };
         for isa in Isa::available() {
@@ -166,6 +223,7 @@ fn b_packed_in_panels_gives_the_products_of_b_row_major() {
                 output: Some(tvec![m, n]),
                 clamp: Some((0f32.to_bits(), 0.5f32.to_bits())),
                 a: ALayout::Rows,
+                column_bias: false,
                 b_panel,
             };
             let panel = panel_columns(isa);
@@ -199,6 +257,7 @@ fn operands_of_the_wrong_size_are_an_error_not_a_read_out_of_bounds() {
         output: Some(tvec![m, n]),
         clamp: None,
         a: ALayout::Rows,
+        column_bias: false,
         b_panel: None,
     };
     let (a, b, biases) = (values(1, m * k), values(2, k * n), values(3, m));
@@ -327,11 +386,13 @@ fn the_pass_replaces_tracts_pointwise_convolutions_and_keeps_their_results() {
 }
 
 /// A layer's product as the fusion model's graph has it: activations (`input`) times
-/// constant weights (`weights`), `axes` as the einsum writes them.
+/// constant weights (`weights`), `axes` as the einsum writes them, and if `bias`, a
+/// constant added to each row of its output.
 fn layer_graph(
     axes: &str,
     input: impl FnOnce(&SymbolScope) -> TVec<TDim>,
     weights: &[usize],
+    bias: bool,
 ) -> TypedModel {
     let mut model = TypedModel::default();
     let input = input(&model.symbols);
@@ -340,7 +401,16 @@ fn layer_graph(
     let w = Tensor::from_shape(weights, &values(5, len)).unwrap();
     let w = model.add_const("weights", w).unwrap();
     let einsum = EinSum::new(axes.parse().unwrap(), f32::datum_type());
-    let y = model.wire_node("layer", einsum, &[x, w]).unwrap()[0];
+    let mut y = model.wire_node("layer", einsum, &[x, w]).unwrap()[0];
+    if bias {
+        let output = model.outlet_fact(y).unwrap().shape.clone();
+        let n = output[output.rank() - 1].to_usize().unwrap();
+        let mut shape = vec![1; output.rank() - 1];
+        shape.push(n);
+        let b = Tensor::from_shape(&shape, &values(9, n)).unwrap();
+        let b = model.add_const("bias", b).unwrap();
+        y = model.wire_node("bias_add", math::add(), &[y, b]).unwrap()[0];
+    }
     model.select_output_outlets(&[y]).unwrap();
     model.into_decluttered().unwrap()
 }
@@ -359,30 +429,30 @@ fn the_pass_replaces_tracts_layer_products_and_keeps_their_results() {
         ("akm,akn->amn", &[1, 33, 7], &[1, 33, 70]),
         ("akm,akn->amn", &[1, 130, 49], &[1, 130, 67]),
     ] {
-        let model = layer_graph(
-            axes,
-            |_| input.iter().map(|&d| d.to_dim()).collect(),
-            weights,
-        );
-        let mut ours = model.clone();
-        assert_eq!(use_own_kernels(&mut ours).unwrap(), 1, "{axes}");
-        let ours = ours.into_optimized().unwrap();
-        assert!(
-            ours.nodes()
-                .iter()
-                .any(|n| n.op.name() == "MatMul(lightcap)"),
-            "{axes}"
-        );
-        let x = Tensor::from_shape(input, &values(6, input.iter().product())).unwrap();
-        let plan = |model: TypedModel| model.into_optimized().unwrap().into_runnable().unwrap();
-        let want = run(&plan(model), &x);
-        let got = run(&ours.into_runnable().unwrap(), &x);
-        assert_eq!(got.shape(), want.shape());
-        assert_close(
-            &format!("{axes} {input:?} by {weights:?}"),
-            got.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap(),
-            want.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap(),
-        );
+        for bias in [false, true] {
+            let input_shape = |_: &SymbolScope| input.iter().map(|&d| d.to_dim()).collect();
+            let model = layer_graph(axes, input_shape, weights, bias);
+            let mut ours = model.clone();
+            assert_eq!(use_own_kernels(&mut ours).unwrap(), 1, "{axes}");
+            let ours = ours.into_optimized().unwrap();
+            let kinds: Vec<_> = ours.nodes().iter().map(|n| n.op.name()).collect();
+            assert!(kinds.iter().any(|k| k == "MatMul(lightcap)"), "{axes}");
+            // The bias is fused: no addition is left.
+            assert!(
+                !kinds.iter().any(|k| k.contains("Add")),
+                "{axes}: {kinds:?}"
+            );
+            let x = Tensor::from_shape(input, &values(6, input.iter().product())).unwrap();
+            let plan = |model: TypedModel| model.into_optimized().unwrap().into_runnable().unwrap();
+            let want = run(&plan(model), &x);
+            let got = run(&ours.into_runnable().unwrap(), &x);
+            assert_eq!(got.shape(), want.shape());
+            assert_close(
+                &format!("{axes} {input:?} by {weights:?}, bias {bias}"),
+                got.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap(),
+                want.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap(),
+            );
+        }
     }
 }
 
@@ -397,6 +467,7 @@ fn rows_known_only_at_run_time_come_from_a() {
         output: None,
         clamp: None,
         a: ALayout::Rows,
+        column_bias: false,
         b_panel: None,
     };
     for m in [1, 5, 7] {
@@ -420,7 +491,7 @@ fn rows_known_only_at_run_time_come_from_a() {
 
 #[test]
 fn the_pass_replaces_a_decoder_steps_layers_and_keeps_their_results() {
-    for transposed in [false, true] {
+    for (transposed, bias) in [(false, false), (true, false), (false, true), (true, true)] {
         let (k, n) = (31, 150);
         // A decoder step's layer: rows known only when it runs.
         let (axes, weights) = if transposed {
@@ -429,9 +500,11 @@ fn the_pass_replaces_a_decoder_steps_layers_and_keeps_their_results() {
             ("mk,kn->mn", [k, n])
         };
         let rows = |symbols: &SymbolScope| tvec![symbols.sym("rows").into(), k.to_dim()];
-        let model = layer_graph(axes, rows, &weights);
+        let model = layer_graph(axes, rows, &weights, bias);
         let mut ours = model.clone();
         assert_eq!(use_own_kernels(&mut ours).unwrap(), 1, "{transposed}");
+        let kinds: Vec<_> = ours.nodes().iter().map(|n| n.op.name()).collect();
+        assert!(!kinds.iter().any(|k| k.contains("Add")), "{kinds:?}");
         let ours = ours.into_optimized().unwrap().into_runnable().unwrap();
         let theirs = model.into_optimized().unwrap().into_runnable().unwrap();
         for rows in [1, 5, 12] {
@@ -439,7 +512,7 @@ fn the_pass_replaces_a_decoder_steps_layers_and_keeps_their_results() {
             let (want, got) = (run(&theirs, &x), run(&ours, &x));
             assert_eq!(got.shape(), &[rows, n]);
             assert_close(
-                &format!("{rows} rows, transposed {transposed}"),
+                &format!("{rows} rows, transposed {transposed}, bias {bias}"),
                 got.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap(),
                 want.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap(),
             );
