@@ -301,12 +301,13 @@ def profile_figures(report_path: Path, prefix: str) -> dict[str, dict]:
     total = profile["total_ms"]
     entries = {f"{prefix}.vision_nodes_ms": milliseconds(total)}
     # LightCap's own kernels (`core/src/kernels`) run the depthwise convolutions, the matrix
-    # products of 1x1 convolutions and layers, the other convolutions and the softmax,
-    # unless the profile was taken with --tract-kernels; tract's matrix kernels (`matmul`)
-    # run what is left.
+    # products of 1x1 convolutions and layers, attention's batched products (`batched`),
+    # the other convolutions and the softmax, unless the profile was taken with
+    # --tract-kernels; tract's matrix kernels (`matmul`) run what is left.
     names = {"DepthWiseConv": "depthwise", "DepthwiseConv(lightcap)": "depthwise", "OptMatMul": "matmul",
-             "MatMul(lightcap)": "product", "Conv(lightcap)": "conv", "Softmax": "softmax",
-             "Softmax(lightcap)": "softmax", "OptMatMulPack": "pack", "OptBinChain(Max+Min)": "clamp"}
+             "MatMul(lightcap)": "product", "BatchedMatMul(lightcap)": "batched", "Conv(lightcap)": "conv",
+             "Softmax": "softmax", "Softmax(lightcap)": "softmax", "OptMatMulPack": "pack",
+             "OptBinChain(Max+Min)": "clamp"}
     for kind in profile["kinds"]:
         short = names.get(kind["kind"])
         if short is None:
