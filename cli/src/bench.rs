@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 
 use crate::{PackArg, heap_meter};
 
+use crate::output::say;
+
 #[derive(Args)]
 pub(crate) struct BenchArgs {
     /// Images to caption, each `--runs` times per beam size.
@@ -106,9 +108,15 @@ pub(crate) fn run(args: &BenchArgs, pack: &Path) -> Result<ExitCode, String> {
 
     let mut per_beam = serde_json::Map::new();
     let mut working = Vec::new();
-    println!(
+    say!(
         "{:<6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10}",
-        "beam", "total", "p90", "decode", "preproc", "vision", "per step"
+        "beam",
+        "total",
+        "p90",
+        "decode",
+        "preproc",
+        "vision",
+        "per step"
     );
     for &beam in &args.beams {
         let options = CaptionOptions {
@@ -149,7 +157,7 @@ pub(crate) fn run(args: &BenchArgs, pack: &Path) -> Result<ExitCode, String> {
             "text_ms": summary(text), "decoder_step_ms": summary(step),
         });
         let median = |key: &str| report[key]["median"].as_f64().unwrap_or(f64::NAN);
-        println!(
+        say!(
             "{:<6} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>10.2}",
             beam,
             median("total_ms"),
@@ -164,7 +172,7 @@ pub(crate) fn run(args: &BenchArgs, pack: &Path) -> Result<ExitCode, String> {
     }
     let load_summary = summary(load_ms);
     let peak = peak_rss_mb();
-    println!(
+    say!(
         "load {:.0} ms (median of {}); peak resident memory {} (reached while loading: {}); \
          peak heap while loading {:.1} MB",
         load_summary["median"].as_f64().unwrap_or(f64::NAN),
@@ -174,7 +182,7 @@ pub(crate) fn run(args: &BenchArgs, pack: &Path) -> Result<ExitCode, String> {
         mb(heap_peak_while_loading),
     );
     for (beam, with_pack, caption) in working {
-        println!(
+        say!(
             "beam {beam}: a caption's heap peaks {:.1} MB above the {:.1} MB the loaded pack holds",
             mb(caption),
             mb(with_pack),
@@ -233,17 +241,17 @@ fn print_constants(captioner: &Captioner, heap_with_pack: usize) -> Value {
         }
     }
     let all: usize = constants.iter().map(|c| c.bytes).sum();
-    println!(
+    say!(
         "constants: {:.1} MB of the {:.1} MB of heap the loaded pack holds",
         mb(all),
         mb(heap_with_pack)
     );
     for (key, bytes, count) in &totals {
-        println!("  {key:<16} {:>8.1} MB in {count} tensors", mb(*bytes));
+        say!("  {key:<16} {:>8.1} MB in {count} tensors", mb(*bytes));
     }
-    println!("  largest:");
+    say!("  largest:");
     for c in constants.iter().take(8) {
-        println!(
+        say!(
             "  {:>8.1} MB  {:<8} {:<10} {:<12} {:?} {}",
             mb(c.bytes),
             c.graph,
@@ -267,10 +275,10 @@ fn print_constants(captioner: &Captioner, heap_with_pack: usize) -> Value {
 fn print_load_stages(captioner: &Captioner) -> Value {
     let stages = &captioner.load_stages().stages;
     let total: f64 = stages.iter().map(|(_, t)| ms(*t)).sum();
-    println!("loading, by step (the last load; {total:.0} ms):");
+    say!("loading, by step (the last load; {total:.0} ms):");
     let mut json = serde_json::Map::new();
     for (name, time) in stages {
-        println!("  {:>7.1} ms  {name}", ms(*time));
+        say!("  {:>7.1} ms  {name}", ms(*time));
         json.insert(name.clone(), json!(ms(*time)));
     }
     Value::Object(json)

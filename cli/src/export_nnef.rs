@@ -12,6 +12,8 @@ use std::process::ExitCode;
 use clap::Args;
 use lightcap::manifest::{MANIFEST_FILE, Manifest};
 
+use crate::output::say;
+
 #[derive(Args)]
 pub(crate) struct ExportNnefArgs {
     /// Model pack folder whose ONNX graphs are converted.
@@ -40,7 +42,7 @@ pub(crate) fn run(args: &ExportNnefArgs) -> Result<ExitCode, String> {
         let path = dir.join(&name);
         std::fs::write(&path, &graph.bytes)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        println!(
+        say!(
             "{} -> {name}: {:.1} MB ({:.1} MB as ONNX), {} of {} int8 weights kept int8",
             spec.file,
             graph.bytes.len() as f64 / 1e6,

@@ -11,12 +11,15 @@ use std::process::ExitCode;
 mod bench;
 mod export_nnef;
 mod heap_meter;
+mod output;
 mod profile;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use lightcap::{Caption, CaptionOptions, Captioner, ImageInput};
 use serde_json::json;
+
+use output::say;
 
 /// Counts heap bytes for `lightcap bench`'s memory figures.
 #[global_allocator]
@@ -148,33 +151,38 @@ fn main() -> ExitCode {
 fn info(arg: &PackArg) -> Result<ExitCode, String> {
     let captioner = load(arg)?;
     let m = captioner.manifest();
-    println!(
+    say!(
         "model:    {} {} ({})",
-        m.model.name, m.model.version, m.model.license
+        m.model.name,
+        m.model.version,
+        m.model.license
     );
     if !m.model.description.is_empty() {
-        println!("          {}", m.model.description);
+        say!("          {}", m.model.description);
     }
-    println!("image:    {0}x{0}, grid {1}x{1}", m.image.size, m.grid_size);
-    println!("concepts: {} (top {})", m.concepts.count, m.concepts.top_k);
+    say!("image:    {0}x{0}, grid {1}x{1}", m.image.size, m.grid_size);
+    say!("concepts: {} (top {})", m.concepts.count, m.concepts.top_k);
     let calibration = captioner.calibration();
     match &m.confidence {
-        Some(spec) => println!(
+        Some(spec) => say!(
             "confidence: calibrated on features {}, unsure below {}",
             spec.features.join(", "),
             calibration.threshold()
         ),
-        None => println!(
+        None => say!(
             "confidence: uncalibrated (geometric-mean token probability), unsure below {}",
             calibration.threshold()
         ),
     }
-    println!(
+    say!(
         "decoder:  {} layers, {} heads of {}, max {} tokens",
-        m.cache.layers, m.cache.heads, m.cache.head_dim, m.decoding.max_length
+        m.cache.layers,
+        m.cache.heads,
+        m.cache.head_dim,
+        m.decoding.max_length
     );
     let bytes: u64 = m.files.iter().map(|f| f.bytes).sum();
-    println!(
+    say!(
         "size:     {:.1} MB in {} files",
         bytes as f64 / 1e6,
         m.files.len() + 1
@@ -209,7 +217,7 @@ fn caption(args: &CaptionArgs) -> Result<ExitCode, String> {
             Err(e) => {
                 eprintln!("error: {}: {e}", path.display());
                 if args.json {
-                    println!("{}", json!({"image": path, "error": e.to_string()}));
+                    say!("{}", json!({"image": path, "error": e.to_string()}));
                 }
             }
         });
@@ -245,13 +253,13 @@ fn print_caption(path: &Path, caption: &Caption, as_json: bool, with_name: bool)
                 "text": ms(t.text), "total": ms(t.total),
             },
         });
-        println!("{record}");
+        say!("{record}");
     } else {
         let unsure = if caption.unsure { " (unsure)" } else { "" };
         if with_name {
-            println!("{}: {}{unsure}", path.display(), caption.text);
+            say!("{}: {}{unsure}", path.display(), caption.text);
         } else {
-            println!("{}{unsure}", caption.text);
+            say!("{}{unsure}", caption.text);
         }
     }
 }

@@ -5,6 +5,8 @@
 use lightcap::GraphProfile;
 use serde_json::{Value, json};
 
+use crate::output::say;
+
 /// Nodes listed one by one, slowest first.
 const SLOWEST: usize = 12;
 
@@ -19,18 +21,25 @@ fn gflops_per_s(flops: f64, ms: f64) -> String {
 /// Prints the profile and returns it as JSON.
 pub(crate) fn print_profile(profile: &GraphProfile) -> Value {
     let total_ms = profile.total().as_secs_f64() * 1e3;
-    println!(
+    say!(
         "{} graph by operator kind (medians of {} runs; {:.1} ms in all nodes):",
-        profile.graph, profile.runs, total_ms
+        profile.graph,
+        profile.runs,
+        total_ms
     );
-    println!(
+    say!(
         "  {:<22} {:>5} {:>9} {:>6} {:>8} {:>8}",
-        "kind", "nodes", "ms", "share", "GFLOP", "GFLOP/s"
+        "kind",
+        "nodes",
+        "ms",
+        "share",
+        "GFLOP",
+        "GFLOP/s"
     );
     let kinds = profile.by_kind();
     for kind in &kinds {
         let ms = kind.time.as_secs_f64() * 1e3;
-        println!(
+        say!(
             "  {:<22} {:>5} {:>9.2} {:>5.1}% {:>8.3} {:>8}",
             kind.kind,
             kind.nodes,
@@ -42,10 +51,10 @@ pub(crate) fn print_profile(profile: &GraphProfile) -> Value {
     }
     let mut slowest: Vec<_> = profile.ops.iter().collect();
     slowest.sort_by_key(|op| std::cmp::Reverse(op.time));
-    println!("  slowest nodes:");
+    say!("  slowest nodes:");
     for op in slowest.iter().take(SLOWEST) {
         let ms = op.time.as_secs_f64() * 1e3;
-        println!(
+        say!(
             "  {:>8.2} ms {:>8} GFLOP/s  {:<14} {:<22} {}",
             ms,
             gflops_per_s(op.flops, ms),

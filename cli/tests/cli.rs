@@ -187,3 +187,26 @@ fn tracts_kernels_give_the_same_captions_as_lightcaps() {
     assert_eq!(ours.lines().count(), images.len());
     assert_eq!(ours, caption(&["--tract-kernels"]));
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_command_quietly() {
+    use std::io::Read;
+    use std::process::Stdio;
+    // The reader takes the first line and closes the pipe while images remain.
+    let image = repo().join("tests/images/scene_wide.png");
+    let image = image.to_str().unwrap();
+    let images: Vec<&str> = std::iter::repeat_n(image, 40).collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lightcap"))
+        .arg("caption")
+        .args(&images)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 1];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = text(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+}
