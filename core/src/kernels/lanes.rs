@@ -344,19 +344,34 @@ impl Lanes for Neon {
     }
     #[inline(always)]
     unsafe fn load_partial(ptr: *const f32, count: usize) -> Self {
-        // NEON has no masked loads: through a register-sized copy.
-        let mut values = [0.0f32; 4];
+        // NEON has no masked loads: a pair and a lane, into zeros (no copy through memory:
+        // the depthwise kernel ends every row of a 7- or 14-wide plane so).
         unsafe {
-            std::ptr::copy_nonoverlapping(ptr, values.as_mut_ptr(), count.min(4));
-            Self::load(values.as_ptr())
+            let zero = vdupq_n_f32(0.0);
+            Neon(match count {
+                0 => zero,
+                1 => vld1q_lane_f32::<0>(ptr, zero),
+                2 => vcombine_f32(vld1_f32(ptr), vget_low_f32(zero)),
+                3 => {
+                    vld1q_lane_f32::<2>(ptr.add(2), vcombine_f32(vld1_f32(ptr), vget_low_f32(zero)))
+                }
+                _ => vld1q_f32(ptr),
+            })
         }
     }
     #[inline(always)]
     unsafe fn store_partial(self, ptr: *mut f32, count: usize) {
-        let mut values = [0.0f32; 4];
         unsafe {
-            self.store(values.as_mut_ptr());
-            std::ptr::copy_nonoverlapping(values.as_ptr(), ptr, count.min(4));
+            match count {
+                0 => {}
+                1 => vst1q_lane_f32::<0>(ptr, self.0),
+                2 => vst1_f32(ptr, vget_low_f32(self.0)),
+                3 => {
+                    vst1_f32(ptr, vget_low_f32(self.0));
+                    vst1q_lane_f32::<2>(ptr.add(2), self.0);
+                }
+                _ => vst1q_f32(ptr, self.0),
+            }
         }
     }
     #[inline(always)]
