@@ -1,11 +1,11 @@
 //! Batched matrix products of two activations: `C[i] = A[i] B[i]` for every entry `i` of
 //! the leading (batch) axes, through the product's kernel. In the fusion model these are
 //! attention's scores (queries times keys, `B` transposed) and its weighted values, one
-//! product per head, and the image features' projection (`A` transposed).
+//! product per head; `A` may come transposed too (features before positions).
 //!
 //! Why our own: tract packs both operands of every head's small product (69 x 26 by
-//! 26 x 69) before its kernel, and took 33 to 55 GFLOP/s on them, the packing a third as
-//! long again; the image features' projection ran at ~88 GFLOP/s.
+//! 26 x 69) before its kernel, and took 31 to 56 GFLOP/s on them, the packing a third as
+//! long again.
 
 use tract_nnef::internal::*;
 

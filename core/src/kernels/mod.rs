@@ -5,9 +5,9 @@
 //!   stride 1 and 2, padded), with the ReLU6 after them fused.
 //! - [`product::Product`]: matrix products: those 1x1 convolutions become (`C, H*W` planes
 //!   times a constant `C_out x C` matrix, with their bias and ReLU6 fused) and layers'
-//!   (activations times constant weights).
+//!   (activations times constant weights, with their bias fused).
 //! - [`batched::BatchedProduct`]: batched products of two activations (attention's scores
-//!   and weighted values, head by head; the image features' projection).
+//!   and weighted values, head by head).
 //! - [`dense::DenseConv`]: other convolutions (the stem, ResNet-50's 3x3 and 7x7), as
 //!   bands of patches through the product's kernel, with their ReLU or ReLU6 fused.
 //! - [`softmax::Softmax`]: softmax over the last axis (attention's rows of 69 scores and
