@@ -3,9 +3,8 @@
 //! axes are the matrices' and whose leading ones, the same in all three, the batch's.
 
 use tract_nnef::internal::*;
-use tract_nnef::tract_core::ops::einsum::EinSum;
 
-use super::products::axis_letters;
+use super::products::{axis_letters, concrete_shapes, float32_einsum};
 use crate::kernels::batched::BatchedProduct;
 
 /// The patch that puts a [`BatchedProduct`] in the place of node `id`, if that node is a
@@ -14,25 +13,10 @@ use crate::kernels::batched::BatchedProduct;
 /// both inputs and the output (no broadcasting).
 pub(super) fn batched_patch(model: &TypedModel, id: usize) -> TractResult<Option<TypedModelPatch>> {
     let node = model.node(id);
-    let Some(einsum) = node.op_as::<EinSum>() else {
+    let Some((einsum, facts)) = float32_einsum(model, node)? else {
         return Ok(None);
     };
-    if einsum.q_params.is_some() || einsum.operating_dt != f32::datum_type() {
-        return Ok(None);
-    }
-    let facts = [
-        model.outlet_fact(node.inputs[0])?,
-        model.outlet_fact(node.inputs[1])?,
-        &node.outputs[0].fact,
-    ];
-    if facts.iter().any(|f| f.datum_type != f32::datum_type()) {
-        return Ok(None);
-    }
-    let (Some(first), Some(second), Some(output)) = (
-        facts[0].shape.as_concrete(),
-        facts[1].shape.as_concrete(),
-        facts[2].shape.as_concrete(),
-    ) else {
+    let Some([first, second, output]) = concrete_shapes(facts) else {
         return Ok(None);
     };
     let Some([a, b, c]) = axis_letters(&einsum.axes.to_string()) else {

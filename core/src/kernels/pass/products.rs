@@ -24,28 +24,13 @@ use crate::kernels::product::{
 ///   several, or its `K x M` ones; the bias per column added after it fused.
 pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option<TypedModelPatch>> {
     let node = model.node(id);
-    let Some(einsum) = node.op_as::<EinSum>() else {
+    let Some((einsum, facts)) = float32_einsum(model, node)? else {
         return Ok(None);
     };
-    if einsum.q_params.is_some() || einsum.operating_dt != f32::datum_type() {
-        return Ok(None);
-    }
-    let facts = [
-        model.outlet_fact(node.inputs[0])?,
-        model.outlet_fact(node.inputs[1])?,
-        &node.outputs[0].fact,
-    ];
-    if facts.iter().any(|f| f.datum_type != f32::datum_type()) {
-        return Ok(None);
-    }
     if facts[0].shape.as_concrete().is_none() {
         return step_layer_patch(model, node, einsum);
     }
-    let (Some(first), Some(second), Some(output)) = (
-        facts[0].shape.as_concrete(),
-        facts[1].shape.as_concrete(),
-        facts[2].shape.as_concrete(),
-    ) else {
+    let Some([first, second, output]) = concrete_shapes(facts) else {
         return Ok(None);
     };
     let Some(letters) = axis_letters(&einsum.axes.to_string()) else {
@@ -288,6 +273,35 @@ pub(super) fn packed_weights(
     let packed = pack_rows(values.as_slice::<f32>()?, m, k);
     let packed = tract_ndarray::Array2::from_shape_vec((m, k), packed)?.into_tensor();
     patch.add_const(format!("{}.weights", node.name), packed)
+}
+
+/// `node`'s einsum and the facts of its inputs and output, if it is one our products can
+/// take: not quantized, float32 in and out.
+pub(super) fn float32_einsum<'a>(
+    model: &'a TypedModel,
+    node: &'a TypedNode,
+) -> TractResult<Option<(&'a EinSum, [&'a TypedFact; 3])>> {
+    let Some(einsum) = node.op_as::<EinSum>() else {
+        return Ok(None);
+    };
+    if einsum.q_params.is_some() || einsum.operating_dt != f32::datum_type() {
+        return Ok(None);
+    }
+    let facts = [
+        model.outlet_fact(node.inputs[0])?,
+        model.outlet_fact(node.inputs[1])?,
+        &node.outputs[0].fact,
+    ];
+    if facts.iter().any(|f| f.datum_type != f32::datum_type()) {
+        return Ok(None);
+    }
+    Ok(Some((einsum, facts)))
+}
+
+/// The shapes of an einsum's inputs and output, if all three are known.
+pub(super) fn concrete_shapes(facts: [&TypedFact; 3]) -> Option<[&[usize]; 3]> {
+    let [a, b, c] = facts.map(|f| f.shape.as_concrete());
+    Some([a?, b?, c?])
 }
 
 /// An einsum's axes (`"amk,akn->amn"`) as the letters of its two inputs and its output.
