@@ -3,16 +3,18 @@
 # with their ReLU6, take on aarch64, in LightCap's kernels (NEON, core/src/kernels/) and in
 # tract's operators: counted under qemu-user by a small TCG plugin
 # (scripts/qemu-count/insn_count.c), since emulated wall time says nothing about a phone.
-# The core's tests `efficientnet_lite0_{depthwise,pointwise}_layers_match_tracts` build the
-# layers (and check the two sides agree), then run one side's layers N more times; the
-# count of N runs less that of none, over N, is one pass. Both kernels are compiled at opt-level 3 without debug assertions or
-# overflow checks, as in a release build; the rest as for the other emulated checks
-# (scripts/test-aarch64.sh).
+# The core's tests `efficientnet_lite0_{depthwise,float16_depthwise,pointwise}_layers_match_tracts`
+# build the layers (and check the two sides agree), then run one side's layers N more times;
+# the count of N runs less that of none, over N, is one pass. Both kernels are compiled at
+# opt-level 3 without debug assertions or overflow checks, as in a release build; the rest as
+# for the other emulated checks (scripts/test-aarch64.sh), FP16 included: tract's float16
+# operators take their FP16 paths, as on a phone.
 #
 #   scripts/count-aarch64-instructions.sh [RUNS]      (default 4)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-4}
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS='--cfg feature_cpu="fp16"'
 mkdir -p build/qemu-count
 gcc -shared -fPIC -O2 -Wall -o build/qemu-count/insn_count.so scripts/qemu-count/insn_count.c
 # The kernels as optimised as in a release build: ours (lightcap) and tract's (tract-core).
@@ -34,9 +36,10 @@ count() { # TEST KERNELS RUNS -> instructions the whole test process executed
         "kernels::tests::$1" 2>&1 >/dev/null |
         sed -n 's/^guest instructions executed: //p'
 }
-for layers in depthwise pointwise; do
+for layers in depthwise float16_depthwise pointwise; do
     case $layers in
         depthwise) what="EfficientNet-Lite0's 16 depthwise layers + ReLU6" module=depthwise ;;
+        float16_depthwise) what="the same 16 layers in a float16 graph (FP16 arithmetic)" module=depthwise ;;
         pointwise) what="EfficientNet-Lite0's 17 1x1 convolution shapes + bias + ReLU6" module=product ;;
     esac
     test_name="$module::efficientnet_lite0_${layers}_layers_match_tracts"

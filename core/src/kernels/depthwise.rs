@@ -1,4 +1,5 @@
-//! Depthwise 2-D convolution over channel planes (`[N,] C, H, W`, float32): each channel
+//! Depthwise 2-D convolution over channel planes (`[N,] C, H, W`, float32 or float16):
+//! each channel
 //! convolved with its own `kh x kw` kernel, any stride, zero padding, an optional fused
 //! clamp (ReLU6).
 //!
@@ -9,10 +10,15 @@
 //! each channel's plane is first copied into a zero-bordered scratch, split into one
 //! plane per column phase when the stride is 2 or more, so every tap of every output row
 //! is a run of contiguous loads and fused multiply-adds, whatever the padding and stride.
+//!
+//! The kernel is written once over [`Register`], for float32 lanes and for float16 ones
+//! (`super::half`): a float16 graph, what phones run, computes its depthwise layers in
+//! FP16 arithmetic, 8 lanes a register.
 
 use tract_nnef::internal::*;
 
-use super::lanes::{Isa, Lanes, Scalar};
+use super::half::{HalfIsa, HalfScalar};
+use super::lanes::{Isa, Register, Scalar};
 
 /// How the planes and kernels of one convolution fit together (height, width order).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -27,7 +33,7 @@ pub(crate) struct Geometry {
 }
 
 /// The convolution as a tract operator. Inputs: the image (`[N,] C, H, W`), the kernels
-/// `[C, kh * kw]` and the biases `[C]`.
+/// `[C, kh * kw]` and the biases `[C]`, all float32 or all float16.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct DepthwiseConv {
     pub geometry: Geometry,
@@ -41,7 +47,7 @@ impl DepthwiseConv {
             .map(|(low, high)| (f32::from_bits(low), f32::from_bits(high)))
     }
 
-    /// Convolve `planes` channel planes (batch times channels) with `isa`'s kernel.
+    /// Convolve float32 channel planes (batch times channels) with `isa`'s kernel.
     pub fn run(
         &self,
         isa: Isa,
@@ -50,28 +56,9 @@ impl DepthwiseConv {
         biases: &[f32],
         output: &mut [f32],
     ) -> TractResult<()> {
-        let g = &self.geometry;
-        let [h, w] = g.input;
-        let [oh, ow] = g.output;
-        let taps = g.kernel[0] * g.kernel[1];
-        let channels = biases.len();
-        ensure!(
-            channels > 0 && kernels.len() == channels * taps,
-            "{} kernel values for {channels} channels of {taps} taps",
-            kernels.len()
-        );
-        let planes = input.len() / (h * w).max(1);
-        ensure!(
-            h * w > 0
-                && input.len() == planes * h * w
-                && planes.is_multiple_of(channels)
-                && output.len() == planes * oh * ow,
-            "input of {} values, output of {} for {channels} channels of {h}x{w} -> {oh}x{ow}",
-            input.len(),
-            output.len()
-        );
+        self.check(input.len(), kernels.len(), biases.len(), output.len())?;
         let planes = Planes {
-            geometry: g,
+            geometry: &self.geometry,
             input,
             kernels,
             biases,
@@ -89,6 +76,63 @@ impl DepthwiseConv {
                 Isa::Neon => planes.run::<super::lanes::Neon>(output),
             }
         }
+        Ok(())
+    }
+
+    /// Convolve float16 channel planes with `isa`'s kernel.
+    pub fn run_half(
+        &self,
+        isa: HalfIsa,
+        input: &[f16],
+        kernels: &[f16],
+        biases: &[f16],
+        output: &mut [f16],
+    ) -> TractResult<()> {
+        self.check(input.len(), kernels.len(), biases.len(), output.len())?;
+        let planes = Planes {
+            geometry: &self.geometry,
+            input,
+            kernels,
+            biases,
+            clamp: self
+                .clamp()
+                .map(|(low, high)| (f16::from_f32(low), f16::from_f32(high))),
+        };
+        // SAFETY: each arm runs only where `HalfIsa::available` found its instruction set.
+        unsafe {
+            match isa {
+                HalfIsa::Scalar => planes.run::<HalfScalar>(output),
+                #[cfg(target_arch = "aarch64")]
+                HalfIsa::NeonFp16 => arm::run_fp16(&planes, output),
+            }
+        }
+        Ok(())
+    }
+
+    /// That the slices' lengths fit the geometry (an error, not a read out of bounds).
+    fn check(
+        &self,
+        input: usize,
+        kernels: usize,
+        channels: usize,
+        output: usize,
+    ) -> TractResult<()> {
+        let g = &self.geometry;
+        let [h, w] = g.input;
+        let [oh, ow] = g.output;
+        let taps = g.kernel[0] * g.kernel[1];
+        ensure!(
+            channels > 0 && kernels == channels * taps,
+            "{kernels} kernel values for {channels} channels of {taps} taps"
+        );
+        let planes = input / (h * w).max(1);
+        ensure!(
+            h * w > 0
+                && input == planes * h * w
+                && planes.is_multiple_of(channels)
+                && output == planes * oh * ow,
+            "input of {input} values, output of {output} for {channels} channels of {h}x{w} -> {oh}x{ow}"
+        );
         Ok(())
     }
 }
@@ -125,19 +169,34 @@ impl EvalOp for DepthwiseConv {
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let (image, kernels, biases) = args_3!(inputs);
         let shape = self.output_shape(image.shape())?;
-        let mut output = Tensor::zero::<f32>(&shape)?;
+        let half = image.datum_type() == f16::datum_type();
+        let mut output = if half {
+            Tensor::zero::<f16>(&shape)?
+        } else {
+            Tensor::zero::<f32>(&shape)?
+        };
         {
             let image = image.try_as_plain_ram()?;
             let kernels = kernels.try_as_plain_ram()?;
             let biases = biases.try_as_plain_ram()?;
             let mut view = output.try_as_plain_ram_mut()?;
-            self.run(
-                Isa::for_rows_of(self.geometry.output[1]),
-                image.as_slice::<f32>()?,
-                kernels.as_slice::<f32>()?,
-                biases.as_slice::<f32>()?,
-                view.as_slice_mut::<f32>()?,
-            )?;
+            if half {
+                self.run_half(
+                    HalfIsa::widest(),
+                    image.as_slice::<f16>()?,
+                    kernels.as_slice::<f16>()?,
+                    biases.as_slice::<f16>()?,
+                    view.as_slice_mut::<f16>()?,
+                )?;
+            } else {
+                self.run(
+                    Isa::for_rows_of(self.geometry.output[1]),
+                    image.as_slice::<f32>()?,
+                    kernels.as_slice::<f32>()?,
+                    biases.as_slice::<f32>()?,
+                    view.as_slice_mut::<f32>()?,
+                )?;
+            }
         }
         Ok(tvec!(output.into_tvalue()))
     }
@@ -160,9 +219,14 @@ impl DepthwiseConv {
 impl TypedOp for DepthwiseConv {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
         ensure!(inputs.len() == 3, "image, kernels and biases");
-        ensure!(inputs[0].datum_type == f32::datum_type(), "float32 only");
+        let datum_type = inputs[0].datum_type;
+        ensure!(
+            [f32::datum_type(), f16::datum_type()].contains(&datum_type)
+                && inputs.iter().all(|input| input.datum_type == datum_type),
+            "float32 or float16, all three inputs alike"
+        );
         let shape: TVec<TDim> = self.output_shape(&inputs[0].shape.to_tvec())?;
-        Ok(tvec!(f32::fact(shape)))
+        Ok(tvec!(datum_type.fact(shape)))
     }
 
     fn cost(&self, inputs: &[&TypedFact]) -> TractResult<TVec<(Cost, TDim)>> {
@@ -170,27 +234,28 @@ impl TypedOp for DepthwiseConv {
         let per_plane = g.output[0] * g.output[1] * g.kernel[0] * g.kernel[1];
         let rank = inputs[0].rank();
         let planes: TDim = inputs[0].shape.iter().take(rank - 2).product();
-        Ok(tvec!((Cost::FMA(f32::datum_type()), planes * per_plane)))
+        Ok(tvec!((Cost::FMA(inputs[0].datum_type), planes * per_plane)))
     }
 
     as_op!();
 }
 
-/// One call's planes, kernels and biases: what every instruction set's kernel reads.
-struct Planes<'a> {
+/// One call's planes, kernels and biases (of float32 or float16 values `T`): what every
+/// instruction set's kernel reads.
+struct Planes<'a, T> {
     geometry: &'a Geometry,
-    input: &'a [f32],
-    kernels: &'a [f32],
-    biases: &'a [f32],
-    clamp: Option<(f32, f32)>,
+    input: &'a [T],
+    kernels: &'a [T],
+    biases: &'a [T],
+    clamp: Option<(T, T)>,
 }
 
 /// The zero-bordered copy of one channel plane that the row kernel reads: for each padded
 /// row, `stride_w` phase rows, phase `p` holding padded columns `p, p + s, p + 2s, ...`, so
 /// that tap `j` of output columns `x..x + LEN` reads phase `j % s` from column `x + j / s`
 /// on, contiguously.
-struct Scratch {
-    values: Vec<f32>,
+struct Scratch<T> {
+    values: Vec<T>,
     /// Floats per phase row: the rounded output row plus the kernel's reach in a phase.
     row_len: usize,
     /// Padded rows held (those some output row reads).
@@ -199,8 +264,8 @@ struct Scratch {
     tap_offsets: Vec<usize>,
 }
 
-impl Scratch {
-    fn new(g: &Geometry, lanes: usize) -> Scratch {
+impl<T: Copy + Default> Scratch<T> {
+    fn new(g: &Geometry, lanes: usize) -> Scratch<T> {
         let [kh, kw] = g.kernel;
         let [sh, sw] = g.stride;
         let [oh, ow] = g.output;
@@ -213,7 +278,7 @@ impl Scratch {
             })
             .collect();
         Scratch {
-            values: vec![0.0; rows * sw * row_len],
+            values: vec![T::default(); rows * sw * row_len],
             row_len,
             rows,
             tap_offsets,
@@ -222,7 +287,7 @@ impl Scratch {
 
     /// Copy one channel's plane in; the border stays as `new` left it, zero.
     #[inline(always)]
-    unsafe fn fill<V: Lanes>(&mut self, g: &Geometry, plane: &[f32]) {
+    unsafe fn fill<V: Register<Value = T>>(&mut self, g: &Geometry, plane: &[T]) {
         let [h, w] = g.input;
         let sw = g.stride[1];
         let [pad_top, pad_left] = g.pad_before;
@@ -252,7 +317,12 @@ impl Scratch {
 /// One input row into the two phase rows of stride 2: its even columns and its odd ones,
 /// each to the phase and place their padded columns fall in.
 #[inline(always)]
-unsafe fn split_columns<V: Lanes>(src: &[f32], dst: &mut [f32], row_len: usize, pad_left: usize) {
+unsafe fn split_columns<V: Register>(
+    src: &[V::Value],
+    dst: &mut [V::Value],
+    row_len: usize,
+    pad_left: usize,
+) {
     // Input column 2i is padded column 2i + pad_left: phase pad_left % 2, place i + pad_left / 2.
     let even_start = (pad_left % 2) * row_len + pad_left / 2;
     let odd_start = ((pad_left + 1) % 2) * row_len + pad_left.div_ceil(2);
@@ -279,7 +349,7 @@ unsafe fn split_columns<V: Lanes>(src: &[f32], dst: &mut [f32], row_len: usize, 
             let second = if rest > V::LEN {
                 V::load_partial(s.add(2 * i + V::LEN), rest - V::LEN)
             } else {
-                V::splat(0.0)
+                V::splat(V::Value::default())
             };
             let (even, odd) = V::unzip(first, second);
             even.store_partial(d.add(even_start + i), evens - i);
@@ -291,9 +361,9 @@ unsafe fn split_columns<V: Lanes>(src: &[f32], dst: &mut [f32], row_len: usize, 
 }
 
 /// `src` into `dst` (as long), whole registers then one partial one: rows of a few dozen
-/// floats, where a call to `memcpy` per row costs more than the copy.
+/// values, where a call to `memcpy` per row costs more than the copy.
 #[inline(always)]
-unsafe fn copy<V: Lanes>(src: &[f32], dst: &mut [f32]) {
+unsafe fn copy<V: Register>(src: &[V::Value], dst: &mut [V::Value]) {
     debug_assert_eq!(src.len(), dst.len());
     let mut i = 0;
     unsafe {
@@ -308,19 +378,19 @@ unsafe fn copy<V: Lanes>(src: &[f32], dst: &mut [f32]) {
     }
 }
 
-impl Planes<'_> {
+impl<T: Copy + Default> Planes<'_, T> {
     /// Every plane, in the lanes of `V`.
     ///
     /// # Safety
     /// The CPU must run `V`'s instructions.
     #[inline(always)]
-    unsafe fn run<V: Lanes>(&self, output: &mut [f32]) {
+    unsafe fn run<V: Register<Value = T>>(&self, output: &mut [T]) {
         let g = self.geometry;
         let [h, w] = g.input;
         let [oh, ow] = g.output;
         let taps = g.kernel[0] * g.kernel[1];
         let channels = self.biases.len();
-        let mut scratch = Scratch::new(g, V::LEN);
+        let mut scratch = Scratch::<T>::new(g, V::LEN);
         let registers = ow.div_ceil(V::LEN);
         let planes = self.input.chunks_exact(h * w);
         for (index, (plane, out)) in planes.zip(output.chunks_exact_mut(oh * ow)).enumerate() {
@@ -343,12 +413,12 @@ impl Planes<'_> {
 
     /// One output plane, in blocks of `R` rows by `B` registers.
     #[inline(always)]
-    unsafe fn plane<V: Lanes, const R: usize, const B: usize>(
+    unsafe fn plane<V: Register<Value = T>, const R: usize, const B: usize>(
         &self,
-        scratch: &Scratch,
-        kernel: &[f32],
-        bias: f32,
-        out: &mut [f32],
+        scratch: &Scratch<T>,
+        kernel: &[T],
+        bias: T,
+        out: &mut [T],
     ) {
         let oh = self.geometry.output[0];
         let mut y = 0;
@@ -375,13 +445,13 @@ impl Planes<'_> {
 
     /// Output rows `y..y + R`, `B` registers at a time, then narrower blocks for the rest.
     #[inline(always)]
-    unsafe fn rows<V: Lanes, const R: usize, const B: usize>(
+    unsafe fn rows<V: Register<Value = T>, const R: usize, const B: usize>(
         &self,
-        scratch: &Scratch,
-        kernel: &[f32],
-        bias: f32,
+        scratch: &Scratch<T>,
+        kernel: &[T],
+        bias: T,
         y: usize,
-        out: &mut [f32],
+        out: &mut [T],
     ) {
         let registers = self.geometry.output[1].div_ceil(V::LEN);
         let mut done = 0;
@@ -408,14 +478,14 @@ impl Planes<'_> {
     /// `R` rows by `B` registers of output from row `y`, column `x`: bias, then every tap's
     /// weight times the scratch's run at the tap's offset, then the clamp.
     #[inline(always)]
-    unsafe fn block<V: Lanes, const R: usize, const B: usize>(
+    unsafe fn block<V: Register<Value = T>, const R: usize, const B: usize>(
         &self,
-        scratch: &Scratch,
-        kernel: &[f32],
-        bias: f32,
+        scratch: &Scratch<T>,
+        kernel: &[T],
+        bias: T,
         y: usize,
         x: usize,
-        out: &mut [f32],
+        out: &mut [T],
     ) {
         let [sh, sw] = self.geometry.stride;
         // Scratch floats between the first padded rows of consecutive output rows.
@@ -469,12 +539,26 @@ mod x86 {
     use crate::kernels::lanes::{Avx2, Avx512};
 
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn run_avx2(planes: &Planes, output: &mut [f32]) {
+    pub(super) unsafe fn run_avx2(planes: &Planes<f32>, output: &mut [f32]) {
         unsafe { planes.run::<Avx2>(output) }
     }
 
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn run_avx512(planes: &Planes, output: &mut [f32]) {
+    pub(super) unsafe fn run_avx512(planes: &Planes<f32>, output: &mut [f32]) {
         unsafe { planes.run::<Avx512>(output) }
+    }
+}
+
+/// The generic kernel compiled for ARMv8.2's FP16 arithmetic.
+#[cfg(target_arch = "aarch64")]
+mod arm {
+    use tract_nnef::internal::f16;
+
+    use super::Planes;
+    use crate::kernels::half::NeonFp16;
+
+    #[target_feature(enable = "fp16")]
+    pub(super) unsafe fn run_fp16(planes: &Planes<f16>, output: &mut [f16]) {
+        unsafe { planes.run::<NeonFp16>(output) }
     }
 }

@@ -11,31 +11,49 @@ use std::arch::aarch64::*;
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
-/// `LEN` float32 lanes of one register.
+/// `LEN` lanes of one register, each a `Value` (float32, or float16 where a kernel has a
+/// half-precision form): what the depthwise kernel is written over, in either precision.
 ///
 /// # Safety
 /// The methods are the instruction set's intrinsics: call them only from code compiled
-/// for (or running on a CPU with) that set, with pointers valid for `LEN` floats.
-pub(crate) trait Lanes: Copy {
+/// for (or running on a CPU with) that set, with pointers valid for `LEN` values.
+pub(crate) trait Register: Copy {
+    type Value: Copy + Default;
     const LEN: usize;
-    unsafe fn splat(x: f32) -> Self;
-    unsafe fn load(ptr: *const f32) -> Self;
-    unsafe fn store(self, ptr: *mut f32);
-    /// The first `count` (1 to `LEN`) floats at `ptr`, zeros after: reads no further.
-    unsafe fn load_partial(ptr: *const f32, count: usize) -> Self;
+    unsafe fn splat(x: Self::Value) -> Self;
+    unsafe fn load(ptr: *const Self::Value) -> Self;
+    unsafe fn store(self, ptr: *mut Self::Value);
+    /// The first `count` (1 to `LEN`) values at `ptr`, zeros after: reads no further.
+    unsafe fn load_partial(ptr: *const Self::Value, count: usize) -> Self;
     /// The first `count` (1 to `LEN`) lanes to `ptr`: writes no further.
-    unsafe fn store_partial(self, ptr: *mut f32, count: usize);
+    unsafe fn store_partial(self, ptr: *mut Self::Value, count: usize);
     /// The even-indexed and the odd-indexed lanes of `a` followed by `b`.
     unsafe fn unzip(a: Self, b: Self) -> (Self, Self);
-    /// The even-indexed and the odd-indexed values of the `2 * LEN` floats at `ptr`.
+    /// The even-indexed and the odd-indexed values of the `2 * LEN` values at `ptr`.
     #[inline(always)]
-    unsafe fn load_pairs(ptr: *const f32) -> (Self, Self) {
+    unsafe fn load_pairs(ptr: *const Self::Value) -> (Self, Self) {
         unsafe { Self::unzip(Self::load(ptr), Self::load(ptr.add(Self::LEN))) }
     }
     /// `self * b + c`, fused (one rounding) where the instruction set has it.
     unsafe fn mul_add(self, b: Self, c: Self) -> Self;
     unsafe fn max(self, other: Self) -> Self;
     unsafe fn min(self, other: Self) -> Self;
+    /// A hint to bring the cache line at `ptr` into the L1 cache: any address (a prefetch
+    /// never faults). Nothing where the set has no such instruction.
+    #[inline(always)]
+    unsafe fn prefetch(ptr: *const Self::Value) {
+        let _ = ptr;
+    }
+    /// The same hint for the L2 cache: data needed after what the L1 cache now holds.
+    #[inline(always)]
+    unsafe fn prefetch_l2(ptr: *const Self::Value) {
+        let _ = ptr;
+    }
+}
+
+/// `LEN` float32 lanes, and the arithmetic the float32-only kernels (products, softmax)
+/// use beyond [`Register`]'s.
+pub(crate) trait Lanes: Register<Value = f32> {
     unsafe fn add(self, other: Self) -> Self;
     unsafe fn mul(self, other: Self) -> Self;
     /// Each lane rounded to the nearest integer (ties to even).
@@ -44,17 +62,6 @@ pub(crate) trait Lanes: Copy {
     unsafe fn pow2i(self) -> Self;
     /// `self` in the lanes where `x >= bound`, zero in the others (and where `x` is NaN).
     unsafe fn zero_unless_at_least(self, x: Self, bound: Self) -> Self;
-    /// A hint to bring the cache line at `ptr` into the L1 cache: any address (a prefetch
-    /// never faults). Nothing where the set has no such instruction.
-    #[inline(always)]
-    unsafe fn prefetch(ptr: *const f32) {
-        let _ = ptr;
-    }
-    /// The same hint for the L2 cache: data needed after what the L1 cache now holds.
-    #[inline(always)]
-    unsafe fn prefetch_l2(ptr: *const f32) {
-        let _ = ptr;
-    }
 }
 
 /// One lane in plain Rust: the kernel for CPUs without the sets below, and the
@@ -62,7 +69,8 @@ pub(crate) trait Lanes: Copy {
 #[derive(Clone, Copy)]
 pub(crate) struct Scalar(f32);
 
-impl Lanes for Scalar {
+impl Register for Scalar {
+    type Value = f32;
     const LEN: usize = 1;
     #[inline(always)]
     unsafe fn splat(x: f32) -> Self {
@@ -101,6 +109,9 @@ impl Lanes for Scalar {
     unsafe fn min(self, other: Self) -> Self {
         Scalar(self.0.min(other.0))
     }
+}
+
+impl Lanes for Scalar {
     #[inline(always)]
     unsafe fn add(self, other: Self) -> Self {
         Scalar(self.0 + other.0)
@@ -129,7 +140,8 @@ impl Lanes for Scalar {
 pub(crate) struct Avx2(__m256);
 
 #[cfg(target_arch = "x86_64")]
-impl Lanes for Avx2 {
+impl Register for Avx2 {
+    type Value = f32;
     const LEN: usize = 8;
     #[inline(always)]
     unsafe fn prefetch(ptr: *const f32) {
@@ -186,6 +198,10 @@ impl Lanes for Avx2 {
     unsafe fn min(self, other: Self) -> Self {
         Avx2(unsafe { _mm256_min_ps(self.0, other.0) })
     }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Lanes for Avx2 {
     #[inline(always)]
     unsafe fn add(self, other: Self) -> Self {
         Avx2(unsafe { _mm256_add_ps(self.0, other.0) })
@@ -237,7 +253,8 @@ fn avx512_mask(count: usize) -> __mmask16 {
 pub(crate) struct Avx512(__m512);
 
 #[cfg(target_arch = "x86_64")]
-impl Lanes for Avx512 {
+impl Register for Avx512 {
+    type Value = f32;
     const LEN: usize = 16;
     #[inline(always)]
     unsafe fn prefetch(ptr: *const f32) {
@@ -292,6 +309,10 @@ impl Lanes for Avx512 {
     unsafe fn min(self, other: Self) -> Self {
         Avx512(unsafe { _mm512_min_ps(self.0, other.0) })
     }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Lanes for Avx512 {
     #[inline(always)]
     unsafe fn add(self, other: Self) -> Self {
         Avx512(unsafe { _mm512_add_ps(self.0, other.0) })
@@ -328,7 +349,8 @@ impl Lanes for Avx512 {
 pub(crate) struct Neon(float32x4_t);
 
 #[cfg(target_arch = "aarch64")]
-impl Lanes for Neon {
+impl Register for Neon {
+    type Value = f32;
     const LEN: usize = 4;
     #[inline(always)]
     unsafe fn splat(x: f32) -> Self {
@@ -396,6 +418,10 @@ impl Lanes for Neon {
     unsafe fn min(self, other: Self) -> Self {
         Neon(unsafe { vminq_f32(self.0, other.0) })
     }
+}
+
+#[cfg(target_arch = "aarch64")]
+impl Lanes for Neon {
     #[inline(always)]
     unsafe fn add(self, other: Self) -> Self {
         Neon(unsafe { vaddq_f32(self.0, other.0) })

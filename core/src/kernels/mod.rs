@@ -14,12 +14,15 @@
 //!   more), with an exponential of ours.
 //!
 //! Each is float32 and picks its instruction set at run time ([`lanes::Isa`]): AVX2 + FMA
-//! or AVX-512 on x86-64, NEON on aarch64, plain Rust elsewhere. Float16 graphs keep tract's
-//! operators (tract has float16 kernels for ARMv8.2, which phones run).
+//! or AVX-512 on x86-64, NEON on aarch64, plain Rust elsewhere. The depthwise convolution
+//! also runs float16 graphs, which phones run, in ARMv8.2's FP16 arithmetic
+//! ([`half::HalfIsa`]); their other operators stay tract's, which has float16 matrix
+//! kernels for those CPUs.
 
 pub(crate) mod batched;
 pub(crate) mod dense;
 pub(crate) mod depthwise;
+pub(crate) mod half;
 pub(crate) mod lanes;
 mod pass;
 pub(crate) mod product;

@@ -100,7 +100,7 @@ const NEON_REGISTERS: usize = 4;
 /// Columns of a panel (a full block's registers) in `isa`'s kernel: the width `B` is
 /// packed in by [`pack_columns`].
 pub(crate) fn panel_columns(isa: Isa) -> usize {
-    use super::lanes::Lanes;
+    use super::lanes::Register;
     match isa {
         Isa::Scalar => SCALAR_REGISTERS * Scalar::LEN,
         #[cfg(target_arch = "x86_64")]

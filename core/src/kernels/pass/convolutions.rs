@@ -37,17 +37,22 @@ pub(super) fn depthwise_patch(
     };
     let channels = conv.group;
     let taps = geometry.kernel[0] * geometry.kernel[1];
-    if kernel.datum_type() != f32::datum_type() || kernel.len() != channels * taps {
+    // Float32, or float16 (a float16 graph's layers, which ours computes in FP16).
+    let datum_type = model.outlet_fact(node.inputs[0])?.datum_type;
+    if ![f32::datum_type(), f16::datum_type()].contains(&datum_type)
+        || kernel.datum_type() != datum_type
+        || kernel.len() != channels * taps
+    {
         return Ok(None);
     }
     // OIHW with I = 1 is already one row of taps per channel.
     let kernel = kernel.into_tensor().into_shape(&[channels, taps])?;
+    let bias = bias.cast_to_dt(datum_type)?.into_owned();
     let bias = match bias.len() {
-        1 => Tensor::from(bias.cast_to_scalar::<f32>()?).broadcast_scalar_to_shape(&[channels])?,
-        n if n == channels => bias
-            .cast_to::<f32>()?
-            .into_owned()
-            .into_shape(&[channels])?,
+        1 => bias
+            .into_shape(&[])?
+            .broadcast_scalar_to_shape(&[channels])?,
+        n if n == channels => bias.into_shape(&[channels])?,
         _ => return Ok(None),
     };
     let epilogue = epilogue(model, id)?;
@@ -96,7 +101,8 @@ pub(super) fn dense_patch(model: &TypedModel, id: usize) -> TractResult<Option<T
         conv.pool_spec.output_channels,
     );
     let taps = geometry.kernel[0] * geometry.kernel[1];
-    if kernel.datum_type() != f32::datum_type()
+    if model.outlet_fact(node.inputs[0])?.datum_type != f32::datum_type()
+        || kernel.datum_type() != f32::datum_type()
         || kernel.len() != output_channels * input_channels * taps
     {
         return Ok(None);
@@ -140,9 +146,9 @@ pub(super) fn dense_patch(model: &TypedModel, id: usize) -> TractResult<Option<T
     )
 }
 
-/// The geometry of a convolution ours computes: float32, channels before the two spatial
-/// axes, kernels in OIHW order, no dilation, shapes known (the grouping is checked by each
-/// operator's patch).
+/// The geometry of a convolution ours computes: channels before the two spatial axes,
+/// kernels in OIHW order, no dilation, shapes known (the grouping and the float types are
+/// checked by each operator's patch).
 fn plane_geometry(
     model: &TypedModel,
     node: &TypedNode,
@@ -154,8 +160,7 @@ fn plane_geometry(
         && conv.kernel_fmt == KernelFormat::OIHW
         && matches!(spec.data_format, DataFormat::NCHW | DataFormat::CHW)
         && spec.rank() == 2
-        && spec.dilations().iter().all(|&d| d == 1)
-        && input.datum_type == f32::datum_type();
+        && spec.dilations().iter().all(|&d| d == 1);
     let Some(shape) = input.shape.as_concrete() else {
         return Ok(None);
     };

@@ -7,8 +7,10 @@ use tract_nnef::tract_core::ops::nn::DataFormat;
 
 use super::{probe_runs, values};
 use crate::kernels::depthwise::{DepthwiseConv, Geometry};
+use crate::kernels::half::HalfIsa;
 use crate::kernels::lanes::Isa;
 use crate::kernels::use_own_kernels;
+use crate::precision::to_float16;
 
 /// One convolution's shape: image `[n, c, h, w]`, square kernel, stride and padding.
 #[derive(Debug, Clone, Copy)]
@@ -93,6 +95,46 @@ fn assert_close(case: &Case, what: &str, got: &[f32], want: &[f32]) {
     }
 }
 
+/// Float16's unit roundoff: half the distance from 1 to the next float16.
+const HALF_ROUNDOFF: f64 = 1.0 / 2048.0;
+
+/// The convolution of float16 values, summed in float64 in the kernel's order (bias, then
+/// taps row by row), with how far a float16 sum in that order may stray from it: each
+/// multiply-add rounds once, by at most the roundoff times the partial sum it makes.
+fn half_reference(case: &Case, image: &[f16], kernels: &[f16], biases: &[f16]) -> Vec<(f64, f64)> {
+    let [oh, ow] = case.output();
+    let mut out = vec![];
+    for n in 0..case.n {
+        for c in 0..case.c {
+            let plane = &image[(n * case.c + c) * case.h * case.w..][..case.h * case.w];
+            for y in 0..oh {
+                for x in 0..ow {
+                    let mut sum = biases[c].to_f64();
+                    let mut bound = 0.0;
+                    for i in 0..case.k {
+                        for j in 0..case.k {
+                            let r = (y * case.stride[0] + i) as isize - case.pad_before[0] as isize;
+                            let s = (x * case.stride[1] + j) as isize - case.pad_before[1] as isize;
+                            if r >= 0 && s >= 0 && (r as usize) < case.h && (s as usize) < case.w {
+                                let v = plane[r as usize * case.w + s as usize].to_f64();
+                                sum += v * kernels[(c * case.k + i) * case.k + j].to_f64();
+                            }
+                            bound += sum.abs() * HALF_ROUNDOFF;
+                        }
+                    }
+                    // The plain-Rust register rounds to float32 first: a hair more.
+                    out.push((sum, bound * 1.01 + f64::from(f16::MIN_POSITIVE_SUBNORMAL)));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn halves(values: &[f32]) -> Vec<f16> {
+    values.iter().map(|&v| f16::from_f32(v)).collect()
+}
+
 /// Odd sizes, sizes around the vector widths (4, 8, 16), planes narrower than the kernel
 /// once padded, asymmetric padding, stride 2 on either axis, a batch of two.
 fn cases() -> Vec<Case> {
@@ -170,6 +212,38 @@ fn every_instruction_set_computes_the_convolution_of_its_definition() {
                     Some((l, h)) => want.iter().map(|v| v.clamp(l, h)).collect(),
                 };
                 assert_close(&case, &format!("{isa:?} clamp {clamp:?}"), &got, &want);
+            }
+        }
+    }
+}
+
+#[test]
+fn every_float16_set_computes_the_convolution_of_its_definition_to_float16_rounding() {
+    for (seed, case) in cases().into_iter().enumerate() {
+        let seed = seed as u64;
+        let image = halves(&values(seed, case.n * case.c * case.h * case.w));
+        let kernels = halves(&values(seed + 100, case.c * case.k * case.k));
+        let biases = halves(&values(seed + 200, case.c));
+        let want = half_reference(&case, &image, &kernels, &biases);
+        for isa in HalfIsa::available() {
+            for clamp in [None, Some((0.0f32, 0.5f32))] {
+                let op = DepthwiseConv {
+                    geometry: case.geometry(),
+                    clamp: clamp.map(|(l, h)| (l.to_bits(), h.to_bits())),
+                };
+                let mut got = vec![f16::NAN; want.len()];
+                op.run_half(isa, &image, &kernels, &biases, &mut got)
+                    .unwrap();
+                for (ix, (g, &(w, bound))) in got.iter().zip(&want).enumerate() {
+                    let w = match clamp {
+                        None => w,
+                        Some((l, h)) => w.clamp(l.into(), h.into()),
+                    };
+                    assert!(
+                        (g.to_f64() - w).abs() <= bound,
+                        "{case:?} {isa:?} clamp {clamp:?}: value {ix} is {g}, expected {w} (within {bound})"
+                    );
+                }
             }
         }
     }
@@ -304,6 +378,71 @@ fn the_pass_replaces_tracts_depthwise_convolutions_and_keeps_their_results() {
 }
 
 #[test]
+fn in_a_float16_graph_the_pass_puts_ours_in_float16_and_keeps_tracts_results() {
+    let depthwise = cases()
+        .into_iter()
+        .enumerate()
+        .filter(|(_, case)| case.c > 1);
+    for (seed, case) in depthwise.step_by(3) {
+        let seed = seed as u64;
+        let tract_model = to_float16(&conv_graph(&case, true, seed)).unwrap();
+        let mut ours = tract_model.clone();
+        assert_eq!(use_own_kernels(&mut ours).unwrap(), 1, "{case:?}");
+        let ops: Vec<String> = ours
+            .clone()
+            .into_optimized()
+            .unwrap()
+            .nodes()
+            .iter()
+            .map(|n| n.op.name().to_string())
+            .collect();
+        assert!(
+            ops.iter()
+                .any(|op| op.starts_with("DepthwiseConv(lightcap)")),
+            "{ops:?}"
+        );
+        assert!(
+            !ops.iter().any(|op| op == "Max" || op == "Min"),
+            "clamp not fused: {ops:?}"
+        );
+        // The graph's interface stays float32; inside, the image is float16.
+        let image = values(seed, case.n * case.c * case.h * case.w)
+            .iter()
+            .map(|v| v * 8.0)
+            .collect::<Vec<_>>();
+        let want = half_reference(
+            &case,
+            &halves(&image),
+            &halves(&values(seed + 100, case.c * case.k * case.k)),
+            &halves(&values(seed + 200, case.c)),
+        );
+        let image = Tensor::from_shape(&[case.n, case.c, case.h, case.w], &image).unwrap();
+        let theirs = run(tract_model, &image);
+        let got = run(ours, &image);
+        assert_eq!(got.shape(), theirs.shape(), "{case:?}");
+        let got = got.try_as_plain_ram().unwrap();
+        let theirs = theirs.try_as_plain_ram().unwrap();
+        let (got, theirs) = (
+            got.as_slice::<f32>().unwrap(),
+            theirs.as_slice::<f32>().unwrap(),
+        );
+        for (ix, ((&g, &t), &(w, bound))) in got.iter().zip(theirs).zip(&want).enumerate() {
+            let w = w.clamp(0.0, 6.0);
+            // Both within float16's rounding of the exact sum: ours as summed in float16,
+            // tract's (which may sum in float32) at least as close.
+            assert!(
+                (f64::from(g) - w).abs() <= bound,
+                "{case:?}: value {ix} is {g}, expected {w} (within {bound})"
+            );
+            assert!(
+                (f64::from(g) - f64::from(t)).abs() <= 2.0 * bound,
+                "{case:?}: value {ix} is {g}, tract's {t}"
+            );
+        }
+    }
+}
+
+#[test]
 fn convolutions_ours_does_not_cover_stay_tracts() {
     // Dilated: left to tract.
     let case = cases()[4];
@@ -410,6 +549,60 @@ fn efficientnet_lite0_depthwise_layers_match_tracts() {
             got.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap(),
             want.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap(),
         );
+        plans.push((tract_plan, our_plan, image));
+    }
+    let (tract_side, runs) = probe_runs();
+    for _ in 0..runs {
+        for (tract_plan, our_plan, image) in &plans {
+            let plan = if tract_side { tract_plan } else { our_plan };
+            plan.run(tvec!(image.clone().into_tvalue())).unwrap();
+        }
+    }
+}
+
+/// The same sixteen layers in a float16 graph (what `Precision::Auto` runs on a phone):
+/// ours in FP16 arithmetic against tract's float16 operators, and the probe's runs for
+/// scripts/count-aarch64-instructions.sh.
+#[test]
+fn efficientnet_lite0_float16_depthwise_layers_match_tracts() {
+    let mut plans = vec![];
+    for (seed, &(c, hw, k, s, before, after)) in LITE0_DEPTHWISE.iter().enumerate() {
+        let case = Case {
+            n: 1,
+            c,
+            h: hw,
+            w: hw,
+            k,
+            stride: [s, s],
+            pad_before: [before, before],
+            pad_after: [after, after],
+        };
+        let tract_model = to_float16(&conv_graph(&case, true, seed as u64)).unwrap();
+        let mut ours = tract_model.clone();
+        assert_eq!(use_own_kernels(&mut ours).unwrap(), 1, "{case:?}");
+        let image = Tensor::from_shape(&[1, c, hw, hw], &values(seed as u64, c * hw * hw)).unwrap();
+        let plan = |model: TypedModel| model.into_optimized().unwrap().into_runnable().unwrap();
+        let (tract_plan, our_plan) = (plan(tract_model), plan(ours));
+        let run = |plan: &std::sync::Arc<TypedSimplePlan>| {
+            plan.run(tvec!(image.clone().into_tvalue())).unwrap()[0]
+                .clone()
+                .into_tensor()
+        };
+        let (want, got) = (run(&tract_plan), run(&our_plan));
+        let want = want.try_as_plain_ram().unwrap();
+        let got = got.try_as_plain_ram().unwrap();
+        let (want, got) = (
+            want.as_slice::<f32>().unwrap(),
+            got.as_slice::<f32>().unwrap(),
+        );
+        // Sums of at most 25 products of values below 1, in float16: a few of its
+        // roundings of sums below 8 apart.
+        for (ix, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (g - w).abs() <= 0.05,
+                "{case:?}: value {ix} is {g}, tract's {w}"
+            );
+        }
         plans.push((tract_plan, our_plan, image));
     }
     let (tract_side, runs) = probe_runs();

@@ -4,7 +4,7 @@ use tract_nnef::internal::*;
 use tract_nnef::tract_core::ops::nn::{Softmax as TractSoftmax, SoftmaxKind};
 
 use super::values;
-use crate::kernels::lanes::{Isa, Lanes, Scalar};
+use crate::kernels::lanes::{Isa, Lanes, Register, Scalar};
 use crate::kernels::softmax::{Softmax, exp};
 use crate::kernels::use_own_kernels;
 
