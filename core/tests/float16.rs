@@ -149,3 +149,49 @@ fn auto_is_float16_exactly_where_the_cpu_has_it() {
     assert!(Precision::Float16.uses_float16());
     assert!(!Precision::Float32.uses_float16());
 }
+
+/// On a CPU with FP16 (a phone; qemu's `-cpu max`), the bundled pack in float16 with
+/// LightCap's kernels (its depthwise layers in FP16) against tract's operators alone in
+/// float16: the same first step, within float16's tolerances. Elsewhere float16 graphs keep
+/// tract's operators and there is nothing to compare. With `LIGHTCAP_PROBE_KERNELS=lightcap|tract`
+/// and `LIGHTCAP_PROBE_RUNS=N` it then runs that side's first step (the vision graph and one
+/// decoder step) N more times, for scripts/count-aarch64-instructions.sh.
+#[test]
+fn our_float16_kernels_agree_with_tracts_float16_operators() {
+    if !lightcap::cpu_has_native_float16() {
+        eprintln!("this CPU emulates float16: both sides would be tract's operators");
+        return;
+    }
+    let pack = repo().join("models/default");
+    let ours = load(&pack, Precision::Float16);
+    let files = PackFiles::read_dir(&pack)
+        .unwrap()
+        .with_precision(Precision::Float16)
+        .use_tract_kernels();
+    let theirs = Captioner::from_files(files).unwrap();
+    let path = images().into_iter().next().unwrap();
+    let image = ImageInput::File(&path);
+    let (a, b) = (
+        ours.first_step_log_probs(image).unwrap(),
+        theirs.first_step_log_probs(image).unwrap(),
+    );
+    let best = |v: &[f32]| (0..v.len()).max_by(|&i, &j| v[i].total_cmp(&v[j]));
+    assert_eq!(best(&a), best(&b), "the first step's best token");
+    let worst = a
+        .iter()
+        .zip(&b)
+        .filter(|(x, _)| **x > LIKELY)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0f32, f32::max);
+    eprintln!("first-step log-probs of likely tokens within {worst}");
+    assert!(worst <= LIKELY_TOLERANCE, "likely tokens differ by {worst}");
+    let tract_side = std::env::var("LIGHTCAP_PROBE_KERNELS").is_ok_and(|side| side == "tract");
+    let runs: usize = std::env::var("LIGHTCAP_PROBE_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0);
+    let side = if tract_side { &theirs } else { &ours };
+    for _ in 0..runs {
+        side.first_step_log_probs(image).unwrap();
+    }
+}

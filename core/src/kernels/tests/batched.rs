@@ -117,12 +117,7 @@ fn the_pass_replaces_attentions_products_and_keeps_their_results() {
         ("bmk,bkn->bmn", &[3, 7, 30], &[3, 30, 11]),
         ("bkm,bnk->bmn", &[2, 9, 5], &[2, 4, 9]),
     ] {
-        let mut model = TypedModel::default();
-        let x = model.add_source("x", f32::fact(first)).unwrap();
-        let y = model.add_source("y", f32::fact(second)).unwrap();
-        let einsum = EinSum::new(axes.parse().unwrap(), f32::datum_type());
-        let z = model.wire_node("product", einsum, &[x, y]).unwrap()[0];
-        model.select_output_outlets(&[z]).unwrap();
+        let model = einsum_graph(axes, first, second);
         let mut ours = model.clone();
         assert_eq!(use_own_kernels(&mut ours).unwrap(), 1, "{axes}");
         let ours = ours.into_optimized().unwrap();
@@ -178,11 +173,17 @@ fn the_pass_replaces_attentions_products_and_keeps_their_results() {
 
 #[test]
 fn products_that_broadcast_their_batch_stay_tracts() {
+    let mut model = einsum_graph("bmk,bkn->bmn", &[3, 7, 5], &[1, 5, 4]);
+    assert_eq!(use_own_kernels(&mut model).unwrap(), 0);
+}
+
+/// A graph of one float32 einsum of two inputs of the given shapes.
+fn einsum_graph(axes: &str, first: &[usize], second: &[usize]) -> TypedModel {
     let mut model = TypedModel::default();
-    let x = model.add_source("x", f32::fact([3, 7, 5])).unwrap();
-    let y = model.add_source("y", f32::fact([1, 5, 4])).unwrap();
-    let einsum = EinSum::new("bmk,bkn->bmn".parse().unwrap(), f32::datum_type());
+    let x = model.add_source("x", f32::fact(first)).unwrap();
+    let y = model.add_source("y", f32::fact(second)).unwrap();
+    let einsum = EinSum::new(axes.parse().unwrap(), f32::datum_type());
     let z = model.wire_node("product", einsum, &[x, y]).unwrap()[0];
     model.select_output_outlets(&[z]).unwrap();
-    assert_eq!(use_own_kernels(&mut model).unwrap(), 0);
+    model
 }
