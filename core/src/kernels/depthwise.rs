@@ -478,6 +478,7 @@ impl<T: Copy + Default> Planes<'_, T> {
     /// `R` rows by `B` registers of output from row `y`, column `x`: bias, then every tap's
     /// weight times the scratch's run at the tap's offset, then the clamp.
     #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // Counted loops on purpose: see below.
     unsafe fn block<V: Register<Value = T>, const R: usize, const B: usize>(
         &self,
         scratch: &Scratch<T>,
@@ -497,34 +498,37 @@ impl<T: Copy + Default> Planes<'_, T> {
                 <= scratch.values.len()
         );
         debug_assert!((y + R - 1) * ow + x < out.len());
+        // Counted loops over `R` and `B` (not iterators), which the compiler unrolls even
+        // around the float16 register's inline assembly, so the sums stay in registers.
         unsafe {
             let src = scratch.values.as_ptr().add(first);
             let mut acc = [[V::splat(bias); B]; R];
             for (&weight, &offset) in kernel.iter().zip(&scratch.tap_offsets) {
                 let weight = V::splat(weight);
-                for (r, acc) in acc.iter_mut().enumerate() {
+                for r in 0..R {
                     let run = src.add(r * row_step + offset);
-                    for (b, acc) in acc.iter_mut().enumerate() {
-                        *acc = weight.mul_add(V::load(run.add(b * V::LEN)), *acc);
+                    for b in 0..B {
+                        acc[r][b] = weight.mul_add(V::load(run.add(b * V::LEN)), acc[r][b]);
                     }
                 }
             }
-            if let Some((low, high)) = self.clamp {
-                let (low, high) = (V::splat(low), V::splat(high));
-                for acc in acc.iter_mut().flatten() {
-                    *acc = acc.max(low).min(high);
-                }
-            }
+            let clamp = self
+                .clamp
+                .map(|(low, high)| (V::splat(low), V::splat(high)));
             // Straight into the output rows, the register past a row's end partly.
             let dst = out.as_mut_ptr().add(y * ow + x);
-            for (r, acc) in acc.iter().enumerate() {
-                for (b, acc) in acc.iter().enumerate() {
+            for r in 0..R {
+                for b in 0..B {
+                    let mut value = acc[r][b];
+                    if let Some((low, high)) = clamp {
+                        value = value.max(low).min(high);
+                    }
                     let column = x + b * V::LEN;
                     let to = dst.add(r * ow + b * V::LEN);
                     if column + V::LEN <= ow {
-                        acc.store(to);
+                        value.store(to);
                     } else {
-                        acc.store_partial(to, ow - column);
+                        value.store_partial(to, ow - column);
                     }
                 }
             }

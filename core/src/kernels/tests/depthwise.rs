@@ -278,9 +278,15 @@ fn a_kernel_of_the_wrong_size_is_an_error_not_a_read_out_of_bounds() {
 /// A graph of one tract depthwise `Conv` (and a ReLU6 after it, as ONNX's Clip becomes),
 /// decluttered as loading does.
 fn conv_graph(case: &Case, relu6: bool, seed: u64) -> TypedModel {
+    conv_graph_in(f32::datum_type(), case, relu6, seed)
+}
+
+/// The same graph in `dt` throughout, its input and output too (a float16 graph's layer
+/// between others, with no casts at its ends).
+fn conv_graph_in(dt: DatumType, case: &Case, relu6: bool, seed: u64) -> TypedModel {
     let mut model = TypedModel::default();
     let x = model
-        .add_source("image", f32::fact([case.n, case.c, case.h, case.w]))
+        .add_source("image", dt.fact([case.n, case.c, case.h, case.w]))
         .unwrap();
     let kernels = Tensor::from_shape(
         &[case.c, 1, case.k, case.k],
@@ -288,8 +294,12 @@ fn conv_graph(case: &Case, relu6: bool, seed: u64) -> TypedModel {
     )
     .unwrap();
     let biases = Tensor::from_shape(&[case.c], &values(seed + 200, case.c)).unwrap();
-    let kernels = model.add_const("kernels", kernels).unwrap();
-    let biases = model.add_const("biases", biases).unwrap();
+    let kernels = model
+        .add_const("kernels", kernels.cast_to_dt(dt).unwrap().into_owned())
+        .unwrap();
+    let biases = model
+        .add_const("biases", biases.cast_to_dt(dt).unwrap().into_owned())
+        .unwrap();
     let pool = PoolSpec::new(
         DataFormat::NCHW,
         tvec![case.k, case.k],
@@ -307,8 +317,9 @@ fn conv_graph(case: &Case, relu6: bool, seed: u64) -> TypedModel {
         .wire_node("conv", conv, &[x, kernels, biases])
         .unwrap()[0];
     if relu6 {
-        let zero = model.add_const("zero", tensor4(&[[[[0.0f32]]]])).unwrap();
-        let six = model.add_const("six", tensor4(&[[[[6.0f32]]]])).unwrap();
+        let bound = |value: f32| tensor4(&[[[[value]]]]).cast_to_dt(dt).unwrap().into_owned();
+        let zero = model.add_const("zero", bound(0.0)).unwrap();
+        let six = model.add_const("six", bound(6.0)).unwrap();
         y = model
             .wire_node("clip.min", math::max(), &[y, zero])
             .unwrap()[0];
@@ -560,9 +571,9 @@ fn efficientnet_lite0_depthwise_layers_match_tracts() {
     }
 }
 
-/// The same sixteen layers in a float16 graph (what `Precision::Auto` runs on a phone):
-/// ours in FP16 arithmetic against tract's float16 operators, and the probe's runs for
-/// scripts/count-aarch64-instructions.sh.
+/// The same sixteen layers in float16 (what `Precision::Auto` runs on a phone), images in
+/// and out float16 as between a float16 graph's layers: ours in FP16 arithmetic against
+/// tract's float16 operators, and the probe's runs for scripts/count-aarch64-instructions.sh.
 #[test]
 fn efficientnet_lite0_float16_depthwise_layers_match_tracts() {
     let mut plans = vec![];
@@ -577,10 +588,11 @@ fn efficientnet_lite0_float16_depthwise_layers_match_tracts() {
             pad_before: [before, before],
             pad_after: [after, after],
         };
-        let tract_model = to_float16(&conv_graph(&case, true, seed as u64)).unwrap();
+        let tract_model = conv_graph_in(f16::datum_type(), &case, true, seed as u64);
         let mut ours = tract_model.clone();
         assert_eq!(use_own_kernels(&mut ours).unwrap(), 1, "{case:?}");
-        let image = Tensor::from_shape(&[1, c, hw, hw], &values(seed as u64, c * hw * hw)).unwrap();
+        let image = Tensor::from_shape(&[1, c, hw, hw], &halves(&values(seed as u64, c * hw * hw)))
+            .unwrap();
         let plan = |model: TypedModel| model.into_optimized().unwrap().into_runnable().unwrap();
         let (tract_plan, our_plan) = (plan(tract_model), plan(ours));
         let run = |plan: &std::sync::Arc<TypedSimplePlan>| {
@@ -592,14 +604,14 @@ fn efficientnet_lite0_float16_depthwise_layers_match_tracts() {
         let want = want.try_as_plain_ram().unwrap();
         let got = got.try_as_plain_ram().unwrap();
         let (want, got) = (
-            want.as_slice::<f32>().unwrap(),
-            got.as_slice::<f32>().unwrap(),
+            want.as_slice::<f16>().unwrap(),
+            got.as_slice::<f16>().unwrap(),
         );
         // Sums of at most 25 products of values below 1, in float16: a few of its
         // roundings of sums below 8 apart.
         for (ix, (g, w)) in got.iter().zip(want).enumerate() {
             assert!(
-                (g - w).abs() <= 0.05,
+                (g.to_f32() - w.to_f32()).abs() <= 0.05,
                 "{case:?}: value {ix} is {g}, tract's {w}"
             );
         }
