@@ -335,6 +335,31 @@ fn run(model: TypedModel, image: &Tensor) -> Tensor {
     out[0].clone().into_tensor()
 }
 
+/// `model` after our pass, which must have put our depthwise convolution in the place of
+/// tract's, with the clamp after it fused where there is one.
+fn with_our_depthwise(model: &TypedModel, clamped: bool, case: &Case) -> TypedModel {
+    let mut ours = model.clone();
+    assert_eq!(use_own_kernels(&mut ours).unwrap(), 1, "{case:?}");
+    let ops: Vec<String> = ours
+        .clone()
+        .into_optimized()
+        .unwrap()
+        .nodes()
+        .iter()
+        .map(|n| n.op.name().to_string())
+        .collect();
+    assert!(
+        ops.iter()
+            .any(|op| op.starts_with("DepthwiseConv(lightcap)")),
+        "{case:?}: {ops:?}"
+    );
+    assert!(
+        !clamped || !ops.iter().any(|op| op == "Max" || op == "Min"),
+        "{case:?}: clamp not fused: {ops:?}"
+    );
+    ours
+}
+
 #[test]
 fn the_pass_replaces_tracts_depthwise_convolutions_and_keeps_their_results() {
     // One channel is a plain convolution (group 1), not a depthwise one.
@@ -346,27 +371,7 @@ fn the_pass_replaces_tracts_depthwise_convolutions_and_keeps_their_results() {
         for relu6 in [false, true] {
             let seed = seed as u64;
             let tract_model = conv_graph(&case, relu6, seed);
-            let mut ours = tract_model.clone();
-            assert_eq!(use_own_kernels(&mut ours).unwrap(), 1, "{case:?}");
-            let ops: Vec<String> = ours
-                .clone()
-                .into_optimized()
-                .unwrap()
-                .nodes()
-                .iter()
-                .map(|n| n.op.name().to_string())
-                .collect();
-            assert!(
-                ops.iter()
-                    .any(|op| op.starts_with("DepthwiseConv(lightcap)")),
-                "{ops:?}"
-            );
-            if relu6 {
-                assert!(
-                    !ops.iter().any(|op| op == "Max" || op == "Min"),
-                    "clamp not fused: {ops:?}"
-                );
-            }
+            let ours = with_our_depthwise(&tract_model, relu6, &case);
             let image = Tensor::from_shape(
                 &[case.n, case.c, case.h, case.w],
                 &values(seed, case.n * case.c * case.h * case.w)
@@ -397,25 +402,7 @@ fn in_a_float16_graph_the_pass_puts_ours_in_float16_and_keeps_tracts_results() {
     for (seed, case) in depthwise.step_by(3) {
         let seed = seed as u64;
         let tract_model = to_float16(&conv_graph(&case, true, seed)).unwrap();
-        let mut ours = tract_model.clone();
-        assert_eq!(use_own_kernels(&mut ours).unwrap(), 1, "{case:?}");
-        let ops: Vec<String> = ours
-            .clone()
-            .into_optimized()
-            .unwrap()
-            .nodes()
-            .iter()
-            .map(|n| n.op.name().to_string())
-            .collect();
-        assert!(
-            ops.iter()
-                .any(|op| op.starts_with("DepthwiseConv(lightcap)")),
-            "{ops:?}"
-        );
-        assert!(
-            !ops.iter().any(|op| op == "Max" || op == "Min"),
-            "clamp not fused: {ops:?}"
-        );
+        let ours = with_our_depthwise(&tract_model, true, &case);
         // The graph's interface stays float32; inside, the image is float16.
         let image = values(seed, case.n * case.c * case.h * case.w)
             .iter()
@@ -517,24 +504,43 @@ const LITE0_DEPTHWISE: [(usize, usize, usize, usize, usize, usize); 16] = [
     (1152, 7, 3, 1, 1, 1),
 ];
 
+/// One image of `c` square planes `hw` wide, a square kernel, stride and padding.
+fn square_case(c: usize, hw: usize, k: usize, s: usize, [before, after]: [usize; 2]) -> Case {
+    Case {
+        n: 1,
+        c,
+        h: hw,
+        w: hw,
+        k,
+        stride: [s, s],
+        pad_before: [before, before],
+        pad_after: [after, after],
+    }
+}
+
+/// Each layer's plans, tract's and ours, with its image.
+type LayerPlans = Vec<(Arc<TypedSimplePlan>, Arc<TypedSimplePlan>, Tensor)>;
+
+/// The probe's runs (see `probe_runs`): one side's layers again.
+fn probe(plans: &LayerPlans) {
+    let (tract_side, runs) = probe_runs();
+    for _ in 0..runs {
+        for (tract_plan, our_plan, image) in plans {
+            let plan = if tract_side { tract_plan } else { our_plan };
+            plan.run(tvec!(image.clone().into_tvalue())).unwrap();
+        }
+    }
+}
+
 /// The real layers' widths (vector tails, stride-2 splits) against tract's operator. With
 /// `LIGHTCAP_PROBE_KERNELS=lightcap|tract` and `LIGHTCAP_PROBE_RUNS=N` it then runs that
 /// side's sixteen layers N more times, for scripts/count-aarch64-instructions.sh to count
 /// the instructions they take under qemu.
 #[test]
 fn efficientnet_lite0_depthwise_layers_match_tracts() {
-    let mut plans = vec![];
+    let mut plans: LayerPlans = vec![];
     for (seed, &(c, hw, k, s, before, after)) in LITE0_DEPTHWISE.iter().enumerate() {
-        let case = Case {
-            n: 1,
-            c,
-            h: hw,
-            w: hw,
-            k,
-            stride: [s, s],
-            pad_before: [before, before],
-            pad_after: [after, after],
-        };
+        let case = square_case(c, hw, k, s, [before, after]);
         let tract_model = conv_graph(&case, true, seed as u64);
         let mut ours = tract_model.clone();
         assert_eq!(use_own_kernels(&mut ours).unwrap(), 1, "{case:?}");
@@ -562,13 +568,7 @@ fn efficientnet_lite0_depthwise_layers_match_tracts() {
         );
         plans.push((tract_plan, our_plan, image));
     }
-    let (tract_side, runs) = probe_runs();
-    for _ in 0..runs {
-        for (tract_plan, our_plan, image) in &plans {
-            let plan = if tract_side { tract_plan } else { our_plan };
-            plan.run(tvec!(image.clone().into_tvalue())).unwrap();
-        }
-    }
+    probe(&plans);
 }
 
 /// The same sixteen layers in float16 (what `Precision::Auto` runs on a phone), images in
@@ -576,18 +576,9 @@ fn efficientnet_lite0_depthwise_layers_match_tracts() {
 /// tract's float16 operators, and the probe's runs for scripts/count-aarch64-instructions.sh.
 #[test]
 fn efficientnet_lite0_float16_depthwise_layers_match_tracts() {
-    let mut plans = vec![];
+    let mut plans: LayerPlans = vec![];
     for (seed, &(c, hw, k, s, before, after)) in LITE0_DEPTHWISE.iter().enumerate() {
-        let case = Case {
-            n: 1,
-            c,
-            h: hw,
-            w: hw,
-            k,
-            stride: [s, s],
-            pad_before: [before, before],
-            pad_after: [after, after],
-        };
+        let case = square_case(c, hw, k, s, [before, after]);
         let tract_model = conv_graph_in(f16::datum_type(), &case, true, seed as u64);
         let mut ours = tract_model.clone();
         assert_eq!(use_own_kernels(&mut ours).unwrap(), 1, "{case:?}");
@@ -617,11 +608,5 @@ fn efficientnet_lite0_float16_depthwise_layers_match_tracts() {
         }
         plans.push((tract_plan, our_plan, image));
     }
-    let (tract_side, runs) = probe_runs();
-    for _ in 0..runs {
-        for (tract_plan, our_plan, image) in &plans {
-            let plan = if tract_side { tract_plan } else { our_plan };
-            plan.run(tvec!(image.clone().into_tvalue())).unwrap();
-        }
-    }
+    probe(&plans);
 }
