@@ -1,7 +1,6 @@
 //! Depthwise 2-D convolution over channel planes (`[N,] C, H, W`, float32 or float16):
-//! each channel
-//! convolved with its own `kh x kw` kernel, any stride, zero padding, an optional fused
-//! clamp (ReLU6).
+//! each channel convolved with its own `kh x kw` kernel, any stride, zero padding, an
+//! optional fused clamp (ReLU6).
 //!
 //! Why our own: tract's `DepthWiseConv` walks the kernel's taps for each output point with
 //! scalar arithmetic outside unit-stride unpadded zones (sonos/tract#2734, #2739), about
@@ -256,7 +255,7 @@ struct Planes<'a, T> {
 /// on, contiguously.
 struct Scratch<T> {
     values: Vec<T>,
-    /// Floats per phase row: the rounded output row plus the kernel's reach in a phase.
+    /// Values per phase row: the rounded output row plus the kernel's reach in a phase.
     row_len: usize,
     /// Padded rows held (those some output row reads).
     rows: usize,
@@ -489,7 +488,7 @@ impl<T: Copy + Default> Planes<'_, T> {
         out: &mut [T],
     ) {
         let [sh, sw] = self.geometry.stride;
-        // Scratch floats between the first padded rows of consecutive output rows.
+        // Scratch values between the first padded rows of consecutive output rows.
         let row_step = sh * sw * scratch.row_len;
         let ow = self.geometry.output[1];
         let first = y * row_step + x;
