@@ -294,12 +294,26 @@ fn operands_of_the_wrong_size_are_an_error_not_a_read_out_of_bounds() {
 /// A graph of one tract 1x1 `Conv` with a bias (and a ReLU6 after it), over `[1, ci, h, w]`,
 /// decluttered as loading does (which makes it a matrix product and an addition).
 fn pointwise_graph(ci: usize, co: usize, h: usize, w: usize, relu6: bool, seed: u64) -> TypedModel {
+    pointwise_graph_in(f32::datum_type(), [ci, co, h, w], relu6, seed)
+}
+
+/// The same graph in `dt` throughout, its input and output too.
+fn pointwise_graph_in(
+    dt: DatumType,
+    [ci, co, h, w]: [usize; 4],
+    relu6: bool,
+    seed: u64,
+) -> TypedModel {
     let mut model = TypedModel::default();
-    let x = model.add_source("image", f32::fact([1, ci, h, w])).unwrap();
+    let x = model.add_source("image", dt.fact([1, ci, h, w])).unwrap();
     let kernels = Tensor::from_shape(&[co, ci, 1, 1], &values(seed + 100, co * ci)).unwrap();
     let biases = Tensor::from_shape(&[co], &values(seed + 200, co)).unwrap();
-    let kernels = model.add_const("kernels", kernels).unwrap();
-    let biases = model.add_const("biases", biases).unwrap();
+    let kernels = model
+        .add_const("kernels", kernels.cast_to_dt(dt).unwrap().into_owned())
+        .unwrap();
+    let biases = model
+        .add_const("biases", biases.cast_to_dt(dt).unwrap().into_owned())
+        .unwrap();
     let pool = PoolSpec::new(
         DataFormat::NCHW,
         tvec![1, 1],
@@ -314,8 +328,9 @@ fn pointwise_graph(ci: usize, co: usize, h: usize, w: usize, relu6: bool, seed: 
         .wire_node("conv", conv, &[x, kernels, biases])
         .unwrap()[0];
     if relu6 {
-        let zero = model.add_const("zero", tensor4(&[[[[0.0f32]]]])).unwrap();
-        let six = model.add_const("six", tensor4(&[[[[6.0f32]]]])).unwrap();
+        let bound = |value: f32| tensor4(&[[[[value]]]]).cast_to_dt(dt).unwrap().into_owned();
+        let zero = model.add_const("zero", bound(0.0)).unwrap();
+        let six = model.add_const("six", bound(6.0)).unwrap();
         y = model
             .wire_node("clip.min", math::max(), &[y, zero])
             .unwrap()[0];
@@ -562,6 +577,60 @@ fn efficientnet_lite0_pointwise_layers_match_tracts() {
     for _ in 0..runs {
         for (tract_plan, our_plan, image) in &plans_run {
             run(if tract_side { tract_plan } else { our_plan }, image);
+        }
+    }
+}
+
+/// The same layers in float16, which stay tract's (ours has no FP16 product yet): they
+/// agree with float32 within float16's rounding, and the probe runs them again for
+/// scripts/count-aarch64-instructions.sh, to compare with ours in float32.
+#[test]
+fn efficientnet_lite0_float16_pointwise_layers_stay_tracts() {
+    let dt = f16::datum_type();
+    let mut plans_run = vec![];
+    for (seed, &(ci, co, side)) in LITE0_POINTWISE.iter().enumerate() {
+        let seed = seed as u64;
+        let mut model = pointwise_graph_in(dt, [ci, co, side, side], true, seed);
+        assert_eq!(use_own_kernels(&mut model).unwrap(), 0, "{ci}->{co}");
+        let half = model.into_optimized().unwrap().into_runnable().unwrap();
+        let (full, _, _) = plans(ci, co, side, side, true, seed);
+        // Float16 values of the float32 image, so that both see the same input.
+        let image: Vec<f32> = values(seed, ci * side * side)
+            .iter()
+            .map(|&v| f16::from_f32(v).to_f32())
+            .collect();
+        let image = Tensor::from_shape(&[1, ci, side, side], &image).unwrap();
+        let half_image = image.cast_to_dt(dt).unwrap().into_owned();
+        let want = run(&full, &image);
+        let got = run(&half, &half_image);
+        let got = got.cast_to::<f32>().unwrap();
+        // Sums of up to 1152 products of values below 1, in float16 (tract's FP16 kernels
+        // sum in float16): each value within a few of float16's steps at the sums' scale,
+        // and on average far closer.
+        let (got, want) = (
+            got.try_as_plain_ram().unwrap(),
+            want.try_as_plain_ram().unwrap(),
+        );
+        let differences: Vec<f32> = got
+            .as_slice::<f32>()
+            .unwrap()
+            .iter()
+            .zip(want.as_slice::<f32>().unwrap())
+            .map(|(g, w)| (g - w).abs())
+            .collect();
+        let worst = differences.iter().copied().fold(0f32, f32::max);
+        let mean = differences.iter().sum::<f32>() / differences.len() as f32;
+        eprintln!("{ci}->{co}: within {worst}, {mean} on average");
+        assert!(
+            worst <= 0.5 && mean <= 0.02,
+            "{ci}->{co}: float16 differs from float32 by up to {worst}, {mean} on average"
+        );
+        plans_run.push((half, half_image));
+    }
+    let (_, runs) = probe_runs();
+    for _ in 0..runs {
+        for (plan, image) in &plans_run {
+            run(plan, image);
         }
     }
 }
