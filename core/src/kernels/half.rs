@@ -81,6 +81,10 @@ impl Register for HalfScalar {
         HalfScalar(f16::from_f32(self.0.to_f32() * b.0.to_f32() + c.0.to_f32()))
     }
     #[inline(always)]
+    unsafe fn add(self, other: Self) -> Self {
+        HalfScalar(f16::from_f32(self.0.to_f32() + other.0.to_f32()))
+    }
+    #[inline(always)]
     unsafe fn max(self, other: Self) -> Self {
         HalfScalar(f16::from_f32(self.0.to_f32().max(other.0.to_f32())))
     }
@@ -211,6 +215,20 @@ mod neon {
                 )
             };
             NeonFp16(sum)
+        }
+        #[inline(always)]
+        unsafe fn add(self, other: Self) -> Self {
+            let out: uint16x8_t;
+            unsafe {
+                asm!(
+                    "fadd {out:v}.8h, {a:v}.8h, {b:v}.8h",
+                    out = lateout(vreg) out,
+                    a = in(vreg) self.0,
+                    b = in(vreg) other.0,
+                    options(pure, nomem, nostack, preserves_flags)
+                )
+            };
+            NeonFp16(out)
         }
         #[inline(always)]
         unsafe fn max(self, other: Self) -> Self {

@@ -12,7 +12,8 @@ use std::arch::aarch64::*;
 use std::arch::x86_64::*;
 
 /// `LEN` lanes of one register, each a `Value` (float32, or float16 where a kernel has a
-/// half-precision form): what the depthwise kernel is written over, in either precision.
+/// half-precision form): what the depthwise convolution and the matrix product are
+/// written over, in either precision.
 ///
 /// # Safety
 /// The methods are the instruction set's intrinsics: call them only from code compiled
@@ -36,6 +37,7 @@ pub(crate) trait Register: Copy {
     }
     /// `self * b + c`, fused (one rounding) where the instruction set has it.
     unsafe fn mul_add(self, b: Self, c: Self) -> Self;
+    unsafe fn add(self, other: Self) -> Self;
     unsafe fn max(self, other: Self) -> Self;
     unsafe fn min(self, other: Self) -> Self;
     /// A hint to bring the cache line at `ptr` into the L1 cache: any address (a prefetch
@@ -51,10 +53,9 @@ pub(crate) trait Register: Copy {
     }
 }
 
-/// `LEN` float32 lanes, and the arithmetic the float32-only kernels (products, softmax)
-/// use beyond [`Register`]'s.
+/// `LEN` float32 lanes, and the arithmetic the float32-only kernels (softmax, the batched
+/// products) use beyond [`Register`]'s.
 pub(crate) trait Lanes: Register<Value = f32> {
-    unsafe fn add(self, other: Self) -> Self;
     unsafe fn mul(self, other: Self) -> Self;
     /// Each lane rounded to the nearest integer (ties to even).
     unsafe fn round(self) -> Self;
@@ -72,6 +73,10 @@ pub(crate) struct Scalar(f32);
 impl Register for Scalar {
     type Value = f32;
     const LEN: usize = 1;
+    #[inline(always)]
+    unsafe fn add(self, other: Self) -> Self {
+        Scalar(self.0 + other.0)
+    }
     #[inline(always)]
     unsafe fn splat(x: f32) -> Self {
         Scalar(x)
@@ -113,10 +118,6 @@ impl Register for Scalar {
 
 impl Lanes for Scalar {
     #[inline(always)]
-    unsafe fn add(self, other: Self) -> Self {
-        Scalar(self.0 + other.0)
-    }
-    #[inline(always)]
     unsafe fn mul(self, other: Self) -> Self {
         Scalar(self.0 * other.0)
     }
@@ -143,6 +144,10 @@ pub(crate) struct Avx2(__m256);
 impl Register for Avx2 {
     type Value = f32;
     const LEN: usize = 8;
+    #[inline(always)]
+    unsafe fn add(self, other: Self) -> Self {
+        Avx2(unsafe { _mm256_add_ps(self.0, other.0) })
+    }
     #[inline(always)]
     unsafe fn prefetch(ptr: *const f32) {
         unsafe { _mm_prefetch::<_MM_HINT_T0>(ptr.cast()) }
@@ -203,10 +208,6 @@ impl Register for Avx2 {
 #[cfg(target_arch = "x86_64")]
 impl Lanes for Avx2 {
     #[inline(always)]
-    unsafe fn add(self, other: Self) -> Self {
-        Avx2(unsafe { _mm256_add_ps(self.0, other.0) })
-    }
-    #[inline(always)]
     unsafe fn mul(self, other: Self) -> Self {
         Avx2(unsafe { _mm256_mul_ps(self.0, other.0) })
     }
@@ -256,6 +257,10 @@ pub(crate) struct Avx512(__m512);
 impl Register for Avx512 {
     type Value = f32;
     const LEN: usize = 16;
+    #[inline(always)]
+    unsafe fn add(self, other: Self) -> Self {
+        Avx512(unsafe { _mm512_add_ps(self.0, other.0) })
+    }
     #[inline(always)]
     unsafe fn prefetch(ptr: *const f32) {
         unsafe { _mm_prefetch::<_MM_HINT_T0>(ptr.cast()) }
@@ -314,10 +319,6 @@ impl Register for Avx512 {
 #[cfg(target_arch = "x86_64")]
 impl Lanes for Avx512 {
     #[inline(always)]
-    unsafe fn add(self, other: Self) -> Self {
-        Avx512(unsafe { _mm512_add_ps(self.0, other.0) })
-    }
-    #[inline(always)]
     unsafe fn mul(self, other: Self) -> Self {
         Avx512(unsafe { _mm512_mul_ps(self.0, other.0) })
     }
@@ -352,6 +353,10 @@ pub(crate) struct Neon(float32x4_t);
 impl Register for Neon {
     type Value = f32;
     const LEN: usize = 4;
+    #[inline(always)]
+    unsafe fn add(self, other: Self) -> Self {
+        Neon(unsafe { vaddq_f32(self.0, other.0) })
+    }
     #[inline(always)]
     unsafe fn splat(x: f32) -> Self {
         Neon(unsafe { vdupq_n_f32(x) })
@@ -422,10 +427,6 @@ impl Register for Neon {
 
 #[cfg(target_arch = "aarch64")]
 impl Lanes for Neon {
-    #[inline(always)]
-    unsafe fn add(self, other: Self) -> Self {
-        Neon(unsafe { vaddq_f32(self.0, other.0) })
-    }
     #[inline(always)]
     unsafe fn mul(self, other: Self) -> Self {
         Neon(unsafe { vmulq_f32(self.0, other.0) })

@@ -1,7 +1,7 @@
-//! Matrix products `C = A B` (float32, row-major), with a bias per row of `C` and an
-//! optional fused clamp (ReLU6): the 1x1 convolutions of EfficientNet-Lite0, which tract's
-//! declutter turns into such products over `C, H*W` planes, and its stem through
-//! [`super::stem`].
+//! Matrix products `C = A B` (row-major, float32, or float16 in FP16 arithmetic), with a
+//! bias per row of `C` and an optional fused clamp (ReLU6): the 1x1 convolutions of
+//! EfficientNet-Lite0, which tract's declutter turns into such products over `C, H*W`
+//! planes, its stem through [`super::dense`], and the fusion model's layers.
 //!
 //! Why our own: tract packs both operands into panels before its (fast) inner kernel, and
 //! on the backbone's early layers (16 to 40 input channels over 112x112 to 28x28 planes)
@@ -12,7 +12,8 @@
 
 use tract_nnef::internal::*;
 
-use super::lanes::{Isa, Lanes, Scalar};
+use super::half::{HalfIsa, HalfScalar};
+use super::lanes::{Isa, Register, Scalar};
 
 /// Floats of `B` a chunk of columns may hold where sums are short (128 KiB: within any L2
 /// cache).
@@ -29,11 +30,11 @@ const SHORT_SUMS: usize = 24;
 /// ResNet-50 shape.)
 const MAX_DEPTH: usize = 96;
 
-/// How far ahead of the terms being summed `A` is prefetched, in floats (1 KiB). Weights
+/// How far ahead of the terms being summed `A` is prefetched, in bytes (256 floats). Weights
 /// of a megabyte or more come from memory on every run: prefetched, EfficientNet-Lite0's
 /// 7x7 layers took 0.7x the time (2-core Xeon, `lightcap bench --profile`; 128 and 512
 /// floats measured no better).
-const PREFETCH_AHEAD: usize = 256;
+const PREFETCH_AHEAD_BYTES: usize = 1024;
 
 /// How many rows of `B` ahead the first block of rows prefetches (packed, 2 KiB ahead with
 /// AVX-512): the fusion layers' products took ~0.9x the time, and the vision graph's other
@@ -66,7 +67,7 @@ fn row_blocks(m: usize) -> impl Iterator<Item = (usize, usize)> {
 /// block starting at row `y` starts at `y * k`. Read this way, every value of `A` is read
 /// in sequence, once per panel: weights of megabytes stream from memory rather than
 /// coming a few bytes from each of six rows far apart.
-pub(crate) fn pack_rows(a: &[f32], m: usize, k: usize) -> Vec<f32> {
+pub(crate) fn pack_rows<T: Copy>(a: &[T], m: usize, k: usize) -> Vec<T> {
     let mut packed = Vec::with_capacity(m * k);
     for (y, height) in row_blocks(m) {
         for i in 0..k {
@@ -78,7 +79,7 @@ pub(crate) fn pack_rows(a: &[f32], m: usize, k: usize) -> Vec<f32> {
 
 /// [`pack_rows`] of `A` given transposed (`at`, `k x m` row-major: an activation whose
 /// features come before its positions).
-pub(crate) fn pack_rows_transposed(at: &[f32], m: usize, k: usize) -> Vec<f32> {
+pub(crate) fn pack_rows_transposed<T: Copy>(at: &[T], m: usize, k: usize) -> Vec<T> {
     let mut packed = Vec::with_capacity(m * k);
     for (y, height) in row_blocks(m) {
         for row in at.chunks_exact(m).take(k) {
@@ -100,7 +101,6 @@ const NEON_REGISTERS: usize = 4;
 /// Columns of a panel (a full block's registers) in `isa`'s kernel: the width `B` is
 /// packed in by [`pack_columns`].
 pub(crate) fn panel_columns(isa: Isa) -> usize {
-    use super::lanes::Register;
     match isa {
         Isa::Scalar => SCALAR_REGISTERS * Scalar::LEN,
         #[cfg(target_arch = "x86_64")]
@@ -112,12 +112,21 @@ pub(crate) fn panel_columns(isa: Isa) -> usize {
     }
 }
 
+/// [`panel_columns`] of `isa`'s float16 kernel.
+pub(crate) fn half_panel_columns(isa: HalfIsa) -> usize {
+    match isa {
+        HalfIsa::Scalar => SCALAR_REGISTERS * HalfScalar::LEN,
+        #[cfg(target_arch = "aarch64")]
+        HalfIsa::NeonFp16 => NEON_REGISTERS * super::half::NeonFp16::LEN,
+    }
+}
+
 /// `B` (`k x n`, row-major) in the order the kernel reads it: panel by panel of `panel`
 /// columns (the last one narrower), each panel row by row. A panel starting at column `x`
 /// starts at `x * k`. Constant weights on this side (a layer's) are packed so at load:
 /// the kernel then reads each panel as one sequence, where rows of a wide matrix lie a page
 /// or more apart (the fusion layers' products took ~0.9x the time in the graph).
-pub(crate) fn pack_columns(b: &[f32], k: usize, n: usize, panel: usize) -> Vec<f32> {
+pub(crate) fn pack_columns<T: Copy>(b: &[T], k: usize, n: usize, panel: usize) -> Vec<T> {
     let mut packed = Vec::with_capacity(k * n);
     for x in (0..n).step_by(panel) {
         let width = panel.min(n - x);
@@ -131,9 +140,14 @@ pub(crate) fn pack_columns(b: &[f32], k: usize, n: usize, panel: usize) -> Vec<f
 /// [`pack_columns`] of `B` given transposed (`bt`, `n x k` row-major: weights written
 /// output by output, as tied word embeddings are), turned in tiles that stay in the L1
 /// cache (column by column, a vocabulary-sized matrix took most of a second).
-pub(crate) fn pack_columns_transposed(bt: &[f32], k: usize, n: usize, panel: usize) -> Vec<f32> {
+pub(crate) fn pack_columns_transposed<T: Copy + Default>(
+    bt: &[T],
+    k: usize,
+    n: usize,
+    panel: usize,
+) -> Vec<T> {
     const TILE: usize = 64;
-    let mut packed = vec![0.0; k * n];
+    let mut packed = vec![T::default(); k * n];
     for x in (0..n).step_by(panel) {
         let width = panel.min(n - x);
         let out = &mut packed[x * k..(x + width) * k];
@@ -158,17 +172,18 @@ struct Sums {
     last: bool,
 }
 
-/// Floats in a cache line. While a part of packed `B` is summed, each block of rows brings
+/// Bytes in a cache line. While a part of packed `B` is summed, each block of rows brings
 /// the next part's lines into the L2 cache, one line per term, block `q` the `q`-th run of
 /// them: the next part's weights (24 KiB with AVX-512) arrive over the first few blocks'
 /// arithmetic rather than all while the first block of that part waits for them (the
 /// fusion layers' products took ~0.8x the time).
-const LINE_FLOATS: usize = 16;
+const LINE_BYTES: usize = 64;
 
 /// The product as a tract operator. Inputs: `A` (`M x K` values), `B` (`K x N`) and the
 /// biases (`M`, or `N` for a layer's, or none for zeros), each in whatever unit axes the
 /// graph gives them; output `C` in `output`'s shape (`M x N` values: a 1x1 convolution's
-/// `[1, M, H, W]`, a layer's `[1, M, N]`).
+/// `[1, M, H, W]`, a layer's `[1, M, N]`). All float32, or all float16 (a float16 graph's:
+/// summed in float16, as tract's FP16 kernels do).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Product {
     /// Rows of `A` and `C`, or `None` for as many as `A` holds when it runs (a decoder
@@ -186,7 +201,8 @@ pub(crate) struct Product {
     /// sums) rather than per row (starting them).
     pub column_bias: bool,
     /// The panel width `B` comes packed in ([`pack_columns`]: a layer's constant weights,
-    /// packed at load for the instruction set it runs with), or `None` for row-major.
+    /// packed at load for the instruction set it runs with, [`panel_columns`] or
+    /// [`half_panel_columns`]), or `None` for row-major.
     pub b_panel: Option<usize>,
 }
 
@@ -202,32 +218,28 @@ pub(crate) enum ALayout {
     Transposed,
 }
 
-/// One call's operands: what every instruction set's kernel reads.
-pub(crate) struct Operands<'a> {
+/// One call's operands, float32 or float16 (`T`): what every instruction set's kernel reads.
+pub(crate) struct Operands<'a, T = f32> {
     pub m: usize,
     pub k: usize,
     pub n: usize,
     /// `A` packed by [`pack_rows`].
-    pub a: &'a [f32],
+    pub a: &'a [T],
     /// `B`, row-major or packed by [`pack_columns`] in panels of `b_panel` columns.
-    pub b: &'a [f32],
+    pub b: &'a [T],
     pub b_panel: Option<usize>,
     /// One per row of `C` (per column if `column_bias`), or none for zeros.
-    pub biases: &'a [f32],
+    pub biases: &'a [T],
     pub column_bias: bool,
-    pub clamp: Option<(f32, f32)>,
-    /// Floats between the starts of consecutive rows of `C`: `n`, or more where `C` is a
+    pub clamp: Option<(T, T)>,
+    /// Values between the starts of consecutive rows of `C`: `n`, or more where `C` is a
     /// band of columns of a wider matrix.
     pub c_stride: usize,
 }
 
 impl Product {
-    fn clamp(&self) -> Option<(f32, f32)> {
-        self.clamp
-            .map(|(low, high)| (f32::from_bits(low), f32::from_bits(high)))
-    }
-
-    /// `C = A B + bias` (clamped) with `isa`'s kernel, `A` as [`Product::a`] says.
+    /// `C = A B + bias` (clamped) in float32 with `isa`'s kernel, `A` as [`Product::a`]
+    /// says.
     pub fn run(
         &self,
         isa: Isa,
@@ -236,6 +248,39 @@ impl Product {
         biases: &[f32],
         c: &mut [f32],
     ) -> TractResult<()> {
+        let mut packed = vec![];
+        match self.operands(a, b, biases, |bound| bound, &mut packed)? {
+            Some(operands) => operands.run(isa, c),
+            None => Ok(()),
+        }
+    }
+
+    /// The same in float16 with `isa`'s float16 kernel.
+    pub fn run_half(
+        &self,
+        isa: HalfIsa,
+        a: &[f16],
+        b: &[f16],
+        biases: &[f16],
+        c: &mut [f16],
+    ) -> TractResult<()> {
+        let mut packed = vec![];
+        match self.operands(a, b, biases, f16::from_f32, &mut packed)? {
+            Some(operands) => operands.run_half(isa, c),
+            None => Ok(()),
+        }
+    }
+
+    /// The operands of one call (`A` packed into `packed` where it comes unpacked, the
+    /// clamp's bounds converted by `value`), or none if `A` has no rows.
+    fn operands<'a, T: Copy>(
+        &self,
+        a: &'a [T],
+        b: &'a [T],
+        biases: &'a [T],
+        value: impl Fn(f32) -> T,
+        packed: &'a mut Vec<T>,
+    ) -> TractResult<Option<Operands<'a, T>>> {
         let m = self.m.unwrap_or(a.len() / self.k.max(1));
         ensure!(
             a.len() == m * self.k,
@@ -244,21 +289,20 @@ impl Product {
             self.k
         );
         if m == 0 {
-            return Ok(());
+            return Ok(None);
         }
-        let packed;
         let a = match self.a {
             ALayout::Packed => a,
             ALayout::Rows => {
-                packed = pack_rows(a, m, self.k);
-                &packed
+                *packed = pack_rows(a, m, self.k);
+                packed
             }
             ALayout::Transposed => {
-                packed = pack_rows_transposed(a, m, self.k);
-                &packed
+                *packed = pack_rows_transposed(a, m, self.k);
+                packed
             }
         };
-        let operands = Operands {
+        Ok(Some(Operands {
             m,
             k: self.k,
             n: self.n,
@@ -267,40 +311,17 @@ impl Product {
             b_panel: self.b_panel,
             biases,
             column_bias: self.column_bias,
-            clamp: self.clamp(),
+            clamp: self
+                .clamp
+                .map(|(low, high)| (value(f32::from_bits(low)), value(f32::from_bits(high)))),
             c_stride: self.n,
-        };
-        operands.run(isa, c)
+        }))
     }
 }
 
-impl Operands<'_> {
+impl Operands<'_, f32> {
     pub fn run(&self, isa: Isa, c: &mut [f32]) -> TractResult<()> {
-        let (m, k, n) = (self.m, self.k, self.n);
-        ensure!(
-            m > 0
-                && k > 0
-                && n > 0
-                && self.a.len() == m * k
-                && self.b.len() == k * n
-                && (self.biases.len() == if self.column_bias { n } else { m }
-                    || self.biases.is_empty())
-                && self.c_stride >= n
-                && c.len() == (m - 1) * self.c_stride + n,
-            "a product of {m}x{k} by {k}x{n} given {}, {} and {} biases into {} (rows {} apart)",
-            self.a.len(),
-            self.b.len(),
-            self.biases.len(),
-            c.len(),
-            self.c_stride
-        );
-        if let Some(panel) = self.b_panel {
-            ensure!(
-                panel == panel_columns(isa),
-                "B packed in panels of {panel} columns for a kernel that reads {}",
-                panel_columns(isa)
-            );
-        }
+        self.check(c.len(), panel_columns(isa))?;
         // SAFETY: each arm runs only where `Isa::available` found its instruction set, and
         // the lengths were checked above.
         unsafe {
@@ -316,6 +337,53 @@ impl Operands<'_> {
         }
         Ok(())
     }
+}
+
+impl Operands<'_, f16> {
+    pub fn run_half(&self, isa: HalfIsa, c: &mut [f16]) -> TractResult<()> {
+        self.check(c.len(), half_panel_columns(isa))?;
+        // SAFETY: each arm runs only where `HalfIsa::available` found its instruction set,
+        // and the lengths were checked above.
+        unsafe {
+            match isa {
+                HalfIsa::Scalar => self.columns::<HalfScalar, ROWS, SCALAR_REGISTERS>(c),
+                #[cfg(target_arch = "aarch64")]
+                HalfIsa::NeonFp16 => arm::run_fp16(self, c),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<T: Copy + Default> Operands<'_, T> {
+    /// That the slices' lengths fit `m`, `k` and `n` and `B`'s panels the kernel's width
+    /// (`panel`): an error, not a read out of bounds.
+    fn check(&self, c: usize, panel: usize) -> TractResult<()> {
+        let (m, k, n) = (self.m, self.k, self.n);
+        ensure!(
+            m > 0
+                && k > 0
+                && n > 0
+                && self.a.len() == m * k
+                && self.b.len() == k * n
+                && (self.biases.len() == if self.column_bias { n } else { m }
+                    || self.biases.is_empty())
+                && self.c_stride >= n
+                && c == (m - 1) * self.c_stride + n,
+            "a product of {m}x{k} by {k}x{n} given {}, {} and {} biases into {c} (rows {} apart)",
+            self.a.len(),
+            self.b.len(),
+            self.biases.len(),
+            self.c_stride
+        );
+        if let Some(packed) = self.b_panel {
+            ensure!(
+                packed == panel,
+                "B packed in panels of {packed} columns for a kernel that reads {panel}"
+            );
+        }
+        Ok(())
+    }
 
     /// Every block of `C`: panel by panel of columns (chunks of them where the sums are
     /// short), and in each, the sums' terms in parts of at most `MAX_DEPTH`, every block of
@@ -324,7 +392,10 @@ impl Operands<'_> {
     /// # Safety
     /// The CPU must run `V`'s instructions; the slices' lengths match `m`, `k`, `n`.
     #[inline(always)]
-    pub(crate) unsafe fn columns<V: Lanes, const R: usize, const BL: usize>(&self, c: &mut [f32]) {
+    pub(crate) unsafe fn columns<V: Register<Value = T>, const R: usize, const BL: usize>(
+        &self,
+        c: &mut [T],
+    ) {
         let panel = BL * V::LEN;
         let depth = self.k.min(MAX_DEPTH);
         // One panel at a time (its `B` stays in the L1 cache while every block of rows
@@ -355,12 +426,12 @@ impl Operands<'_> {
 
     /// Columns `start..end` of every row, `R` rows at a time, then 4, 2 and 1.
     #[inline(always)]
-    unsafe fn rows<V: Lanes, const R: usize, const BL: usize>(
+    unsafe fn rows<V: Register<Value = T>, const R: usize, const BL: usize>(
         &self,
         start: usize,
         end: usize,
         sums: Sums,
-        c: &mut [f32],
+        c: &mut [T],
     ) {
         let mut y = 0;
         unsafe {
@@ -386,13 +457,13 @@ impl Operands<'_> {
     /// Rows `y..y + R`, columns `start..end`: panels of `BL` registers, the last narrower
     /// with its last register partly filled where `end` is not a whole number of them.
     #[inline(always)]
-    unsafe fn panels<V: Lanes, const R: usize, const BL: usize>(
+    unsafe fn panels<V: Register<Value = T>, const R: usize, const BL: usize>(
         &self,
         y: usize,
         start: usize,
         end: usize,
         sums: Sums,
-        c: &mut [f32],
+        c: &mut [T],
     ) {
         let panel = BL * V::LEN;
         let mut x = start;
@@ -422,15 +493,21 @@ impl Operands<'_> {
     /// after the last terms, the clamp.
     #[inline(always)]
     #[allow(clippy::needless_range_loop)]
-    unsafe fn block<V: Lanes, const R: usize, const BL: usize, const PARTIAL: bool>(
+    unsafe fn block<
+        V: Register<Value = T>,
+        const R: usize,
+        const BL: usize,
+        const PARTIAL: bool,
+    >(
         &self,
         y: usize,
         x: usize,
         lanes: usize,
         sums: Sums,
-        c: &mut [f32],
+        c: &mut [T],
     ) {
         let (k, n, ldc) = (self.k, self.n, self.c_stride);
+        let line = LINE_BYTES / size_of::<T>();
         debug_assert!(y + R <= self.m);
         debug_assert!(x + (BL - 1) * V::LEN + if PARTIAL { lanes } else { V::LEN } <= n);
         unsafe {
@@ -438,7 +515,7 @@ impl Operands<'_> {
             // A bias per row starts the sums; one per column is added to them at the end.
             let no_row_bias = self.biases.is_empty() || self.column_bias;
             let mut acc: [[V; BL]; R] = if sums.from == 0 && no_row_bias {
-                [[V::splat(0.0); BL]; R]
+                [[V::splat(T::default()); BL]; R]
             } else if sums.from == 0 {
                 let biases = self.biases.as_ptr().add(y);
                 std::array::from_fn(|r| [V::splat(*biases.add(r)); BL])
@@ -473,7 +550,7 @@ impl Operands<'_> {
             let next_part = b.wrapping_add(sums.to * b_stride);
             let (next_first, next_lines) = match self.b_panel {
                 Some(_) => {
-                    let lines = (MAX_DEPTH.min(k) * b_stride).div_ceil(LINE_FLOATS);
+                    let lines = (MAX_DEPTH.min(k) * b_stride).div_ceil(line);
                     let first = y / ROWS * (sums.to - sums.from);
                     (first, lines.saturating_sub(first).min(sums.to - sums.from))
                 }
@@ -488,7 +565,7 @@ impl Operands<'_> {
                 }
                 let term = i - sums.from;
                 if term < next_lines {
-                    V::prefetch_l2(next_part.wrapping_add((next_first + term) * LINE_FLOATS));
+                    V::prefetch_l2(next_part.wrapping_add((next_first + term) * line));
                 }
                 let row: [V; BL] = std::array::from_fn(|j| {
                     if PARTIAL && j == BL - 1 {
@@ -497,7 +574,7 @@ impl Operands<'_> {
                         V::load(b_row.add(j * V::LEN))
                     }
                 });
-                V::prefetch(a.wrapping_add(i * R + PREFETCH_AHEAD));
+                V::prefetch(a.wrapping_add(i * R + PREFETCH_AHEAD_BYTES / size_of::<T>()));
                 for r in 0..R {
                     let weight = V::splat(*a.add(i * R + r));
                     for j in 0..BL {
@@ -554,7 +631,8 @@ impl Op for Product {
             self.k,
             self.k,
             self.n,
-            self.clamp()
+            self.clamp
+                .map(|(low, high)| (f32::from_bits(low), f32::from_bits(high)))
         )])
     }
 
@@ -575,8 +653,9 @@ impl EvalOp for Product {
             Some(shape) => shape.clone(),
             None => tvec![a.len() / self.k.max(1), self.n],
         };
-        // SAFETY: float32 needs no initialisation to be valid, and `run` writes every value.
-        let mut c = unsafe { Tensor::uninitialized::<f32>(&shape)? };
+        let dt = a.datum_type();
+        // SAFETY: floats need no initialisation to be valid, and `run` writes every value.
+        let mut c = unsafe { Tensor::uninitialized_dt(dt, &shape)? };
         {
             let a = a.try_as_plain_ram()?;
             let b = b.try_as_plain_ram()?;
@@ -585,13 +664,23 @@ impl EvalOp for Product {
             // The widest registers, also on planes that fill the last one partly (49 or 196
             // values): the masked last register costs less than narrower registers
             // throughout (AVX-512 took 0.77-0.9x AVX2's time on EfficientNet-Lite0's).
-            self.run(
-                Isa::widest(),
-                a.as_slice::<f32>()?,
-                b.as_slice::<f32>()?,
-                biases.as_slice::<f32>()?,
-                view.as_slice_mut::<f32>()?,
-            )?;
+            if dt == f16::datum_type() {
+                self.run_half(
+                    HalfIsa::widest(),
+                    a.as_slice::<f16>()?,
+                    b.as_slice::<f16>()?,
+                    biases.as_slice::<f16>()?,
+                    view.as_slice_mut::<f16>()?,
+                )?;
+            } else {
+                self.run(
+                    Isa::widest(),
+                    a.as_slice::<f32>()?,
+                    b.as_slice::<f32>()?,
+                    biases.as_slice::<f32>()?,
+                    view.as_slice_mut::<f32>()?,
+                )?;
+            }
         }
         Ok(tvec!(c.into_tvalue()))
     }
@@ -600,9 +689,11 @@ impl EvalOp for Product {
 impl TypedOp for Product {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
         ensure!(inputs.len() == 3, "A, B and biases");
+        let dt = inputs[0].datum_type;
         ensure!(
-            inputs.iter().all(|f| f.datum_type == f32::datum_type()),
-            "float32 only"
+            (dt == f32::datum_type() || dt == f16::datum_type())
+                && inputs.iter().all(|f| f.datum_type == dt),
+            "float32 or float16 throughout"
         );
         match (self.m, &self.output) {
             (Some(m), Some(output)) => {
@@ -611,7 +702,7 @@ impl TypedOp for Product {
                     "an output of {output:?} for {m}x{} values",
                     self.n
                 );
-                Ok(tvec!(f32::fact(&**output)))
+                Ok(tvec!(dt.fact(&**output)))
             }
             (None, None) => {
                 let a = &inputs[0].shape;
@@ -620,7 +711,7 @@ impl TypedOp for Product {
                     "A of {a:?} for rows of {}",
                     self.k
                 );
-                Ok(tvec!(f32::fact([a[0].clone(), self.n.to_dim()])))
+                Ok(tvec!(dt.fact([a[0].clone(), self.n.to_dim()])))
             }
             _ => bail!("rows known and output shape not, or the other way round"),
         }
@@ -632,7 +723,7 @@ impl TypedOp for Product {
             None => inputs[0].shape[0].clone(),
         };
         Ok(tvec!((
-            Cost::FMA(f32::datum_type()),
+            Cost::FMA(inputs[0].datum_type),
             rows * (self.k * self.n)
         )))
     }
@@ -656,5 +747,20 @@ mod x86 {
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn run_avx512(operands: &Operands, c: &mut [f32]) {
         unsafe { operands.columns::<Avx512, ROWS, AVX512_REGISTERS>(c) }
+    }
+}
+
+/// The float16 kernel compiled with FP16 arithmetic: the same block as NEON's float32 one,
+/// 6 x 4 registers of 8 lanes.
+#[cfg(target_arch = "aarch64")]
+mod arm {
+    use tract_nnef::internal::f16;
+
+    use super::{NEON_REGISTERS, Operands, ROWS};
+    use crate::kernels::half::NeonFp16;
+
+    #[target_feature(enable = "fp16")]
+    pub(super) unsafe fn run_fp16(operands: &Operands<f16>, c: &mut [f16]) {
+        unsafe { operands.columns::<NeonFp16, ROWS, NEON_REGISTERS>(c) }
     }
 }

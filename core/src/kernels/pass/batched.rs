@@ -4,7 +4,7 @@
 
 use tract_nnef::internal::*;
 
-use super::products::{axis_letters, concrete_shapes, float32_einsum};
+use super::products::{axis_letters, concrete_shapes, float_einsum};
 use crate::kernels::batched::BatchedProduct;
 
 /// The patch that puts a [`BatchedProduct`] in the place of node `id`, if that node is a
@@ -13,9 +13,12 @@ use crate::kernels::batched::BatchedProduct;
 /// both inputs and the output (no broadcasting).
 pub(super) fn batched_patch(model: &TypedModel, id: usize) -> TractResult<Option<TypedModelPatch>> {
     let node = model.node(id);
-    let Some((einsum, facts)) = float32_einsum(model, node)? else {
+    let Some((einsum, facts)) = float_einsum(model, node)? else {
         return Ok(None);
     };
+    if facts[0].datum_type != f32::datum_type() {
+        return Ok(None);
+    }
     let Some([first, second, output]) = concrete_shapes(facts) else {
         return Ok(None);
     };

@@ -124,8 +124,8 @@ pub(super) fn dense_patch(model: &TypedModel, id: usize) -> TractResult<Option<T
         &mut patch,
         node,
         &kernel,
-        output_channels,
-        taps * input_channels,
+        (output_channels, taps * input_channels),
+        f32::datum_type(),
     )?;
     let bias = patch.add_const(format!("{}.biases", node.name), bias)?;
     let op = DenseConv {

@@ -7,13 +7,15 @@ use tract_nnef::tract_core::ops::cast::Cast;
 use tract_nnef::tract_core::ops::einsum::EinSum;
 
 use super::{clamp_bits, constant, epilogue, finish};
+use crate::kernels::half::HalfIsa;
 use crate::kernels::lanes::Isa;
 use crate::kernels::product::{
-    ALayout, Product, pack_columns, pack_columns_transposed, pack_rows, panel_columns,
+    ALayout, Product, half_panel_columns, pack_columns, pack_columns_transposed, pack_rows,
+    panel_columns,
 };
 
-/// The patch that puts a [`Product`] in the place of node `id`, if that node is a float32
-/// matrix product with constant weights on one side, of known shapes (or a decoder step's
+/// The patch that puts a [`Product`] in the place of node `id`, if that node is a matrix
+/// product in float32 or float16 with constant weights on one side, of known shapes (or a decoder step's
 /// layer, [`step_layer_patch`], whose rows are known only when it runs). Axes of size 1 do not
 /// matter (the two graph forms place them differently; [`Product`] reads flat row-major
 /// values); of the others, it is either
@@ -24,9 +26,10 @@ use crate::kernels::product::{
 ///   several, or its `K x M` ones; the bias per column added after it fused.
 pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option<TypedModelPatch>> {
     let node = model.node(id);
-    let Some((einsum, facts)) = float32_einsum(model, node)? else {
+    let Some((einsum, facts)) = float_einsum(model, node)? else {
         return Ok(None);
     };
+    let dt = facts[0].datum_type;
     if facts[0].shape.as_concrete().is_none() {
         return step_layer_patch(model, node, einsum);
     }
@@ -77,13 +80,12 @@ pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option
             column_bias: false,
             b_panel: None,
         };
-        let bias = bias_after(model, id, Along::Rows, m)?;
+        let bias = bias_after(model, id, Along::Rows, m, dt)?;
         let epilogue = epilogue(model, bias.last)?;
         let mut patch = TypedModelPatch::new(format!("lightcap product {}", node.name));
-        let a = packed_weights(&mut patch, node, &weights, m, k)?;
+        let a = packed_weights(&mut patch, node, &weights, (m, k), dt)?;
         let b = patch.tap_model(model, node.inputs[1 - weights_slot])?;
-        let biases = bias.biases.unwrap_or_else(|| tensor1::<f32>(&[]));
-        let biases = patch.add_const(format!("{}.biases", node.name), biases)?;
+        let biases = patch.add_const(format!("{}.biases", node.name), bias.biases)?;
         let op = Product {
             clamp: clamp_bits(epilogue.clamp),
             ..op
@@ -203,7 +205,7 @@ fn step_layer_patch(
 
 /// The patch for a layer: `node`'s activations (`M x K` as `a` says) times `weights`
 /// (`K x N` row-major values, or `N x K` if `transposed`), packed in panels for the kernel
-/// this CPU runs (`Product::eval`).
+/// this CPU runs (`Product::eval`) in the activations' type.
 fn layer_patch(
     model: &TypedModel,
     node: &TypedNode,
@@ -213,15 +215,17 @@ fn layer_patch(
     weights: &Tensor,
     transposed: bool,
 ) -> TractResult<Option<TypedModelPatch>> {
-    let values = weights.cast_to::<f32>()?;
-    let values = values.try_as_plain_ram()?;
-    let values = values.as_slice::<f32>()?;
     ensure!(
-        values.len() == k * n,
+        weights.len() == k * n,
         "{} weights for {k}x{n}",
-        values.len()
+        weights.len()
     );
-    let panel = panel_columns(Isa::widest());
+    let dt = model.outlet_fact(node.inputs[0])?.datum_type;
+    let panel = if dt == f16::datum_type() {
+        half_panel_columns(HalfIsa::widest())
+    } else {
+        panel_columns(Isa::widest())
+    };
     let op = Product {
         m,
         k,
@@ -234,19 +238,17 @@ fn layer_patch(
     };
     let mut patch = TypedModelPatch::new(format!("lightcap product {}", node.name));
     let a = patch.tap_model(model, node.inputs[0])?;
-    let packed = if transposed {
-        pack_columns_transposed(values, k, n, panel)
+    let weights = weights.cast_to_dt(dt)?;
+    let packed = if dt == f16::datum_type() {
+        columns_packed::<f16>(&weights, (k, n), panel, transposed)?
     } else {
-        pack_columns(values, k, n, panel)
+        columns_packed::<f32>(&weights, (k, n), panel, transposed)?
     };
-    // Moved into the tensor, not copied: a vocabulary's weights are tens of megabytes.
-    let packed = tract_ndarray::Array2::from_shape_vec((k, n), packed)?.into_tensor();
     let b = patch.add_const(format!("{}.weights", node.name), packed)?;
     // The bias added after it, if any, is added to the finished sums (as tract's addition
     // would: the same result bit for bit).
-    let bias = bias_after(model, node.id, Along::Columns, n)?;
-    let biases = bias.biases.unwrap_or_else(|| tensor1::<f32>(&[]));
-    let biases = patch.add_const(format!("{}.biases", node.name), biases)?;
+    let bias = bias_after(model, node.id, Along::Columns, n, dt)?;
+    let biases = patch.add_const(format!("{}.biases", node.name), bias.biases)?;
     let inputs = [a, b, biases];
     finish(
         patch,
@@ -259,32 +261,62 @@ fn layer_patch(
     )
 }
 
-/// Constant weights `M x K` packed for the product's kernel ([`pack_rows`]), as a
-/// constant of `patch`.
+/// Weights `K x N` (`N x K` if `transposed`) packed in panels of `panel` columns
+/// ([`pack_columns`]), as values of type `T`.
+fn columns_packed<T: Datum + Copy + Default>(
+    weights: &Tensor,
+    (k, n): (usize, usize),
+    panel: usize,
+    transposed: bool,
+) -> TractResult<Tensor> {
+    let values = weights.try_as_plain_ram()?;
+    let values = values.as_slice::<T>()?;
+    let packed = if transposed {
+        pack_columns_transposed(values, k, n, panel)
+    } else {
+        pack_columns(values, k, n, panel)
+    };
+    // Moved into the tensor, not copied: a vocabulary's weights are tens of megabytes.
+    Ok(tract_ndarray::Array2::from_shape_vec((k, n), packed)?.into_tensor())
+}
+
+/// Constant weights `M x K` packed for the product's kernel ([`pack_rows`]) in type `dt`
+/// (float32 or float16), as a constant of `patch`.
 pub(super) fn packed_weights(
     patch: &mut TypedModelPatch,
     node: &TypedNode,
     weights: &Tensor,
-    m: usize,
-    k: usize,
+    (m, k): (usize, usize),
+    dt: DatumType,
 ) -> TractResult<OutletId> {
-    let values = weights.cast_to::<f32>()?;
-    let values = values.try_as_plain_ram()?;
-    let packed = pack_rows(values.as_slice::<f32>()?, m, k);
-    let packed = tract_ndarray::Array2::from_shape_vec((m, k), packed)?.into_tensor();
+    fn rows_packed<T: Datum + Copy>(
+        values: &Tensor,
+        (m, k): (usize, usize),
+    ) -> TractResult<Tensor> {
+        let values = values.try_as_plain_ram()?;
+        let packed = pack_rows(values.as_slice::<T>()?, m, k);
+        Ok(tract_ndarray::Array2::from_shape_vec((m, k), packed)?.into_tensor())
+    }
+    let values = weights.cast_to_dt(dt)?;
+    let packed = if dt == f16::datum_type() {
+        rows_packed::<f16>(&values, (m, k))?
+    } else {
+        rows_packed::<f32>(&values, (m, k))?
+    };
     patch.add_const(format!("{}.weights", node.name), packed)
 }
 
 /// `node`'s einsum and the facts of its inputs and output, if it is one our products can
-/// take: not quantized, float32 in and out.
-pub(super) fn float32_einsum<'a>(
+/// take: not quantized, float32 or float16 throughout (the batched products check which).
+pub(super) fn float_einsum<'a>(
     model: &'a TypedModel,
     node: &'a TypedNode,
 ) -> TractResult<Option<(&'a EinSum, [&'a TypedFact; 3])>> {
     let Some(einsum) = node.op_as::<EinSum>() else {
         return Ok(None);
     };
-    if einsum.q_params.is_some() || einsum.operating_dt != f32::datum_type() {
+    let dt = einsum.operating_dt;
+    if einsum.q_params.is_some() || (dt != f32::datum_type() && dt != f16::datum_type()) {
         return Ok(None);
     }
     let facts = [
@@ -292,7 +324,7 @@ pub(super) fn float32_einsum<'a>(
         model.outlet_fact(node.inputs[1])?,
         &node.outputs[0].fact,
     ];
-    if facts.iter().any(|f| f.datum_type != f32::datum_type()) {
+    if facts.iter().any(|f| f.datum_type != dt) {
         return Ok(None);
     }
     Ok(Some((einsum, facts)))
@@ -339,11 +371,18 @@ enum Along {
 
 /// The bias added along `along` (`len` values) to what product `id` computes, if an
 /// addition of such a constant (or a scalar) follows it, through same-type casts and
-/// changes of unit axes: the biases, the node they end at and the axis changes to apply
-/// after the product; none (zeros), `id` itself and no changes if there is no such addition.
-fn bias_after(model: &TypedModel, id: usize, along: Along, len: usize) -> TractResult<Bias> {
+/// changes of unit axes: the biases (in `dt`), the node they end at and the axis changes
+/// to apply after the product; no biases (zeros), `id` itself and no changes if there is no
+/// such addition.
+fn bias_after(
+    model: &TypedModel,
+    id: usize,
+    along: Along,
+    len: usize,
+    dt: DatumType,
+) -> TractResult<Bias> {
     let none = Ok(Bias {
-        biases: None,
+        biases: Tensor::zero_dt(dt, &[0])?,
         last: id,
         axis_ops: vec![],
     });
@@ -411,7 +450,7 @@ fn bias_after(model: &TypedModel, id: usize, along: Along, len: usize) -> TractR
             _ => return none,
         };
         return Ok(Bias {
-            biases: Some(biases),
+            biases: biases.cast_to_dt(dt)?.into_owned(),
             last: next.id,
             axis_ops,
         });
@@ -420,7 +459,8 @@ fn bias_after(model: &TypedModel, id: usize, along: Along, len: usize) -> TractR
 
 /// What [`bias_after`] found.
 struct Bias {
-    biases: Option<Tensor>,
+    /// `len` values, or none.
+    biases: Tensor,
     last: usize,
     axis_ops: Vec<(String, AxisOp)>,
 }

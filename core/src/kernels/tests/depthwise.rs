@@ -5,7 +5,7 @@ use tract_nnef::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec
 use tract_nnef::tract_core::ops::math;
 use tract_nnef::tract_core::ops::nn::DataFormat;
 
-use super::{probe_runs, values};
+use super::{HALF_ROUNDOFF, halves, probe_runs, values};
 use crate::kernels::depthwise::{DepthwiseConv, Geometry};
 use crate::kernels::half::HalfIsa;
 use crate::kernels::lanes::Isa;
@@ -95,9 +95,6 @@ fn assert_close(case: &Case, what: &str, got: &[f32], want: &[f32]) {
     }
 }
 
-/// Float16's unit roundoff: half the distance from 1 to the next float16.
-const HALF_ROUNDOFF: f64 = 1.0 / 2048.0;
-
 /// The convolution of float16 values, summed in float64 in the kernel's order (bias, then
 /// taps row by row), with how far a float16 sum in that order may stray from it: each
 /// multiply-add rounds once, by at most the roundoff times the partial sum it makes.
@@ -129,10 +126,6 @@ fn half_reference(case: &Case, image: &[f16], kernels: &[f16], biases: &[f16]) -
         }
     }
     out
-}
-
-fn halves(values: &[f32]) -> Vec<f16> {
-    values.iter().map(|&v| f16::from_f32(v)).collect()
 }
 
 /// Odd sizes, sizes around the vector widths (4, 8, 16), planes narrower than the kernel

@@ -4,8 +4,18 @@
 mod batched;
 mod dense;
 mod depthwise;
+mod half_product;
 mod product;
 mod softmax;
+
+use tract_nnef::internal::f16;
+
+/// Float16's unit roundoff: half the distance from 1 to the next float16.
+const HALF_ROUNDOFF: f64 = 1.0 / 2048.0;
+
+fn halves(values: &[f32]) -> Vec<f16> {
+    values.iter().map(|&v| f16::from_f32(v)).collect()
+}
 
 /// Deterministic values in [-1, 1).
 fn values(seed: u64, len: usize) -> Vec<f32> {

@@ -40,7 +40,7 @@ fn assert_close(what: &str, got: &[f32], want: &[f32]) {
 
 /// Rows around every block height (1, 2, 4, 6), columns around every register and panel
 /// width (4, 8, 16, 24, 48, 64 lanes), sums of 1 term to hundreds.
-const SHAPES: [(usize, usize, usize); 14] = [
+pub(super) const SHAPES: [(usize, usize, usize); 14] = [
     (1, 1, 1),
     (2, 3, 5),
     (3, 7, 4),
@@ -293,12 +293,19 @@ fn operands_of_the_wrong_size_are_an_error_not_a_read_out_of_bounds() {
 
 /// A graph of one tract 1x1 `Conv` with a bias (and a ReLU6 after it), over `[1, ci, h, w]`,
 /// decluttered as loading does (which makes it a matrix product and an addition).
-fn pointwise_graph(ci: usize, co: usize, h: usize, w: usize, relu6: bool, seed: u64) -> TypedModel {
+pub(super) fn pointwise_graph(
+    ci: usize,
+    co: usize,
+    h: usize,
+    w: usize,
+    relu6: bool,
+    seed: u64,
+) -> TypedModel {
     pointwise_graph_in(f32::datum_type(), [ci, co, h, w], relu6, seed)
 }
 
 /// The same graph in `dt` throughout, its input and output too.
-fn pointwise_graph_in(
+pub(super) fn pointwise_graph_in(
     dt: DatumType,
     [ci, co, h, w]: [usize; 4],
     relu6: bool,
@@ -340,10 +347,17 @@ fn pointwise_graph_in(
     model.into_decluttered().unwrap()
 }
 
-type Plan = std::sync::Arc<TypedSimplePlan>;
+pub(super) type Plan = std::sync::Arc<TypedSimplePlan>;
 
 /// Tract's plan and ours for the same 1x1 convolution, and an image for them.
-fn plans(ci: usize, co: usize, h: usize, w: usize, relu6: bool, seed: u64) -> (Plan, Plan, Tensor) {
+pub(super) fn plans(
+    ci: usize,
+    co: usize,
+    h: usize,
+    w: usize,
+    relu6: bool,
+    seed: u64,
+) -> (Plan, Plan, Tensor) {
     let tract_model = pointwise_graph(ci, co, h, w, relu6, seed);
     let mut ours = tract_model.clone();
     assert_eq!(use_own_kernels(&mut ours).unwrap(), 1, "{ci}->{co} {h}x{w}");
@@ -375,7 +389,7 @@ fn plans(ci: usize, co: usize, h: usize, w: usize, relu6: bool, seed: u64) -> (P
     )
 }
 
-fn run(plan: &Plan, image: &Tensor) -> Tensor {
+pub(super) fn run(plan: &Plan, image: &Tensor) -> Tensor {
     plan.run(tvec!(image.clone().into_tvalue())).unwrap()[0]
         .clone()
         .into_tensor()
@@ -403,7 +417,7 @@ fn the_pass_replaces_tracts_pointwise_convolutions_and_keeps_their_results() {
 /// A layer's product as the fusion model's graph has it: activations (`input`) times
 /// constant weights (`weights`), `axes` as the einsum writes them, and if `bias`, a
 /// constant added to each row of its output.
-fn layer_graph(
+pub(super) fn layer_graph(
     axes: &str,
     input: impl FnOnce(&SymbolScope) -> TVec<TDim>,
     weights: &[usize],
@@ -537,7 +551,7 @@ fn the_pass_replaces_a_decoder_steps_layers_and_keeps_their_results() {
 
 /// EfficientNet-Lite0's 1x1 convolutions (input channels, output channels, side), as the
 /// bundled pack's graph holds them, once per shape.
-const LITE0_POINTWISE: [(usize, usize, usize); 17] = [
+pub(super) const LITE0_POINTWISE: [(usize, usize, usize); 17] = [
     (32, 16, 112),
     (16, 96, 112),
     (96, 24, 56),
@@ -577,60 +591,6 @@ fn efficientnet_lite0_pointwise_layers_match_tracts() {
     for _ in 0..runs {
         for (tract_plan, our_plan, image) in &plans_run {
             run(if tract_side { tract_plan } else { our_plan }, image);
-        }
-    }
-}
-
-/// The same layers in float16, which stay tract's (ours has no FP16 product yet): they
-/// agree with float32 within float16's rounding, and the probe runs them again for
-/// scripts/count-aarch64-instructions.sh, to compare with ours in float32.
-#[test]
-fn efficientnet_lite0_float16_pointwise_layers_stay_tracts() {
-    let dt = f16::datum_type();
-    let mut plans_run = vec![];
-    for (seed, &(ci, co, side)) in LITE0_POINTWISE.iter().enumerate() {
-        let seed = seed as u64;
-        let mut model = pointwise_graph_in(dt, [ci, co, side, side], true, seed);
-        assert_eq!(use_own_kernels(&mut model).unwrap(), 0, "{ci}->{co}");
-        let half = model.into_optimized().unwrap().into_runnable().unwrap();
-        let (full, _, _) = plans(ci, co, side, side, true, seed);
-        // Float16 values of the float32 image, so that both see the same input.
-        let image: Vec<f32> = values(seed, ci * side * side)
-            .iter()
-            .map(|&v| f16::from_f32(v).to_f32())
-            .collect();
-        let image = Tensor::from_shape(&[1, ci, side, side], &image).unwrap();
-        let half_image = image.cast_to_dt(dt).unwrap().into_owned();
-        let want = run(&full, &image);
-        let got = run(&half, &half_image);
-        let got = got.cast_to::<f32>().unwrap();
-        // Sums of up to 1152 products of values below 1, in float16 (tract's FP16 kernels
-        // sum in float16): each value within a few of float16's steps at the sums' scale,
-        // and on average far closer.
-        let (got, want) = (
-            got.try_as_plain_ram().unwrap(),
-            want.try_as_plain_ram().unwrap(),
-        );
-        let differences: Vec<f32> = got
-            .as_slice::<f32>()
-            .unwrap()
-            .iter()
-            .zip(want.as_slice::<f32>().unwrap())
-            .map(|(g, w)| (g - w).abs())
-            .collect();
-        let worst = differences.iter().copied().fold(0f32, f32::max);
-        let mean = differences.iter().sum::<f32>() / differences.len() as f32;
-        eprintln!("{ci}->{co}: within {worst}, {mean} on average");
-        assert!(
-            worst <= 0.5 && mean <= 0.02,
-            "{ci}->{co}: float16 differs from float32 by up to {worst}, {mean} on average"
-        );
-        plans_run.push((half, half_image));
-    }
-    let (_, runs) = probe_runs();
-    for _ in 0..runs {
-        for (plan, image) in &plans_run {
-            run(plan, image);
         }
     }
 }
