@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# Instructions EfficientNet-Lite0's depthwise layers (16, in float32 and in float16) and 1x1
-# convolutions (17 shapes, in float32; in float16 tract's alone, ours having no FP16 product),
-# with their ReLU6, take on aarch64 in LightCap's kernels (NEON and FP16, core/src/kernels/)
+# Instructions EfficientNet-Lite0's depthwise layers (16) and 1x1 convolutions (17 shapes),
+# in float32 and in float16, with their ReLU6, take on aarch64 in LightCap's kernels (NEON and FP16, core/src/kernels/)
 # and in tract's operators, and the bundled pack's first step (vision graph and one decoder
 # step) in float16, as a phone runs it: counted under qemu-user by a small TCG plugin
 # (scripts/qemu-count/insn_count.c), since emulated wall time says nothing about a phone.
@@ -44,25 +43,21 @@ count() { # BINARY TEST KERNELS RUNS -> instructions the whole test process exec
 }
 for layers in depthwise float16_depthwise pointwise float16_pointwise float16_first_step; do
     binary=$unit_tests
-    sides=(lightcap tract)
     case $layers in
         depthwise) what="EfficientNet-Lite0's 16 depthwise layers + ReLU6" module=depthwise ;;
         float16_depthwise) what="the same 16 layers in float16 (FP16 arithmetic)" module=depthwise ;;
         pointwise) what="EfficientNet-Lite0's 17 1x1 convolution shapes + bias + ReLU6" module=product ;;
-        # Ours has no FP16 product: tract's float16 layers, against ours in float32 above.
-        float16_pointwise) what="the same 1x1 shapes in float16 (tract's)" module=product sides=(tract) ;;
+        float16_pointwise) what="the same 1x1 shapes in float16 (FP16 arithmetic)" module=half_product ;;
         float16_first_step) what="the bundled pack's vision graph and first decoder step in float16" ;;
     esac
     if [ "$layers" = float16_first_step ]; then
         binary=$float16_tests test_name=our_float16_kernels_agree_with_tracts_float16_operators
-    elif [ "$layers" = float16_pointwise ]; then
-        test_name="kernels::tests::product::efficientnet_lite0_float16_pointwise_layers_stay_tracts"
     else
         test_name="kernels::tests::$module::efficientnet_lite0_${layers}_layers_match_tracts"
     fi
     echo "$what, one pass, aarch64 instructions (qemu, $runs runs):"
     declare -A per_pass
-    for kernels in "${sides[@]}"; do
+    for kernels in lightcap tract; do
         base=$(count "$binary" "$test_name" "$kernels" 0)
         more=$(count "$binary" "$test_name" "$kernels" "$runs")
         per_pass[$kernels]=$(( (more - base) / runs ))
@@ -72,11 +67,5 @@ for layers in depthwise float16_depthwise pointwise float16_pointwise float16_fi
         fi
         printf '  %-9s %15s\n' "$kernels" "${per_pass[$kernels]}"
     done
-    if [ "$layers" = float16_pointwise ]; then
-        float32_ours=${float32_pointwise_ours:?the float32 1x1 layers are counted first}
-        python3 -c "print(f'  ratio lightcap in float32 / tract in float16: {$float32_ours / ${per_pass[tract]}:.2f}')"
-    else
-        python3 -c "print(f'  ratio lightcap / tract: {${per_pass[lightcap]} / ${per_pass[tract]}:.2f}')"
-    fi
-    if [ "$layers" = pointwise ]; then float32_pointwise_ours=${per_pass[lightcap]}; fi
+    python3 -c "print(f'  ratio lightcap / tract: {${per_pass[lightcap]} / ${per_pass[tract]}:.2f}')"
 done
