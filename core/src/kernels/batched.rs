@@ -9,15 +9,17 @@
 
 use tract_nnef::internal::*;
 
+use super::half::HalfIsa;
 use super::lanes::Isa;
 use super::product::{
-    Operands, pack_columns_transposed, pack_rows, pack_rows_transposed, panel_columns,
+    Operands, half_panel_columns, pack_columns_transposed, pack_rows, pack_rows_transposed,
+    panel_columns,
 };
 
 /// The products as a tract operator. Inputs: `A` (`batch x M x K`, or `batch x K x M` if
 /// `a_transposed`) and `B` (`batch x K x N`, or `batch x N x K` if `b_transposed`), each in
 /// the graph's shape (leading axes equal in both); output `C` in `output`'s shape
-/// (`batch x M x N` values).
+/// (`batch x M x N` values). All float32, or all float16.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct BatchedProduct {
     pub batch: usize,
@@ -32,6 +34,27 @@ pub(crate) struct BatchedProduct {
 impl BatchedProduct {
     /// Every product with `isa`'s kernel.
     pub fn run(&self, isa: Isa, a: &[f32], b: &[f32], c: &mut [f32]) -> TractResult<()> {
+        self.each(a, b, c, panel_columns(isa), |product, c| {
+            product.run(isa, c)
+        })
+    }
+
+    /// The same in float16 with `isa`'s float16 kernel.
+    pub fn run_half(&self, isa: HalfIsa, a: &[f16], b: &[f16], c: &mut [f16]) -> TractResult<()> {
+        let panel = half_panel_columns(isa);
+        self.each(a, b, c, panel, |product, c| product.run_half(isa, c))
+    }
+
+    /// Every product in either precision, through `product` (the product's kernel for the
+    /// precision, which reads `B` in panels of `panel` columns).
+    fn each<T: Copy + Default>(
+        &self,
+        a: &[T],
+        b: &[T],
+        c: &mut [T],
+        panel: usize,
+        product: impl Fn(&Operands<T>, &mut [T]) -> TractResult<()>,
+    ) -> TractResult<()> {
         let (m, k, n) = (self.m, self.k, self.n);
         ensure!(
             m * k * n > 0
@@ -44,7 +67,6 @@ impl BatchedProduct {
             b.len(),
             c.len()
         );
-        let panel = panel_columns(isa);
         let operands = a.chunks_exact(m * k).zip(b.chunks_exact(k * n));
         for ((a, b), c) in operands.zip(c.chunks_exact_mut(m * n)) {
             let a = if self.a_transposed {
@@ -61,7 +83,7 @@ impl BatchedProduct {
             } else {
                 (b, None)
             };
-            Operands {
+            let operands = Operands {
                 m,
                 k,
                 n,
@@ -72,8 +94,8 @@ impl BatchedProduct {
                 column_bias: false,
                 clamp: None,
                 c_stride: n,
-            }
-            .run(isa, c)?;
+            };
+            product(&operands, c)?;
         }
         Ok(())
     }
@@ -105,18 +127,28 @@ impl EvalOp for BatchedProduct {
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let (a, b) = args_2!(inputs);
-        // SAFETY: float32 needs no initialisation to be valid, and `run` writes every value.
-        let mut c = unsafe { Tensor::uninitialized::<f32>(&self.output)? };
+        let dt = a.datum_type();
+        // SAFETY: floats need no initialisation to be valid, and `run` writes every value.
+        let mut c = unsafe { Tensor::uninitialized_dt(dt, &self.output)? };
         {
             let a = a.try_as_plain_ram()?;
             let b = b.try_as_plain_ram()?;
             let mut view = c.try_as_plain_ram_mut()?;
-            self.run(
-                Isa::widest(),
-                a.as_slice::<f32>()?,
-                b.as_slice::<f32>()?,
-                view.as_slice_mut::<f32>()?,
-            )?;
+            if dt == f16::datum_type() {
+                self.run_half(
+                    HalfIsa::widest(),
+                    a.as_slice::<f16>()?,
+                    b.as_slice::<f16>()?,
+                    view.as_slice_mut::<f16>()?,
+                )?;
+            } else {
+                self.run(
+                    Isa::widest(),
+                    a.as_slice::<f32>()?,
+                    b.as_slice::<f32>()?,
+                    view.as_slice_mut::<f32>()?,
+                )?;
+            }
         }
         Ok(tvec!(c.into_tvalue()))
     }
@@ -125,9 +157,11 @@ impl EvalOp for BatchedProduct {
 impl TypedOp for BatchedProduct {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
         ensure!(inputs.len() == 2, "A and B");
+        let dt = inputs[0].datum_type;
         ensure!(
-            inputs.iter().all(|f| f.datum_type == f32::datum_type()),
-            "float32 only"
+            (dt == f32::datum_type() || dt == f16::datum_type())
+                && inputs.iter().all(|f| f.datum_type == dt),
+            "float32 or float16 throughout"
         );
         ensure!(
             self.output.iter().product::<usize>() == self.batch * self.m * self.n,
@@ -137,12 +171,12 @@ impl TypedOp for BatchedProduct {
             self.m,
             self.n
         );
-        Ok(tvec!(f32::fact(&*self.output)))
+        Ok(tvec!(dt.fact(&*self.output)))
     }
 
-    fn cost(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<(Cost, TDim)>> {
+    fn cost(&self, inputs: &[&TypedFact]) -> TractResult<TVec<(Cost, TDim)>> {
         Ok(tvec!((
-            Cost::FMA(f32::datum_type()),
+            Cost::FMA(inputs[0].datum_type),
             (self.batch * self.m * self.k * self.n).to_dim()
         )))
     }

@@ -1,5 +1,5 @@
-//! Dense 2-D convolution (every output channel over every input channel; float32,
-//! `[N,] C, H, W`), any kernel size, stride and zero padding, an optional fused clamp: the
+//! Dense 2-D convolution (every output channel over every input channel; float32 or
+//! float16, `[N,] C, H, W`), any kernel size, stride and zero padding, an optional fused clamp: the
 //! stem of EfficientNet-Lite0 (3x3, stride 2, 3 -> 32 channels, with its ReLU6) and the
 //! 3x3 and 7x7 convolutions of the ResNet-50 backbone.
 //!
@@ -10,10 +10,12 @@
 //! they lie and fuses the bias and clamp.
 
 use std::cell::RefCell;
+use std::thread::LocalKey;
 
 use tract_nnef::internal::*;
 
 use super::depthwise::Geometry;
+use super::half::HalfIsa;
 use super::lanes::Isa;
 use super::product::Operands;
 
@@ -29,16 +31,17 @@ pub(crate) struct DenseConv {
     pub clamp: Option<(u32, u32)>,
 }
 
-/// Floats of patches written at a time (256 KiB: within any L2 cache).
-const BAND_FLOATS: usize = 64 * 1024;
+/// Values of patches written at a time (256 KiB of float32: within any L2 cache).
+const BAND_VALUES: usize = 64 * 1024;
 
 /// Output positions a band holds at least, whatever the size of its patches.
 const MIN_BAND_COLUMNS: usize = 512;
 
 thread_local! {
     /// The patches of the last band of rows convolved on this thread, reused rather than
-    /// allocated again for every band.
+    /// allocated again for every band (float32 and float16).
     static PATCHES: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    static HALF_PATCHES: RefCell<Vec<f16>> = const { RefCell::new(Vec::new()) };
 }
 
 impl DenseConv {
@@ -67,6 +70,39 @@ impl DenseConv {
         biases: &[f32],
         output: &mut [f32],
     ) -> TractResult<()> {
+        let clamp = self.clamp();
+        let operands = (input, kernels, biases);
+        self.convolve(operands, output, &PATCHES, clamp, |product, c| {
+            product.run(isa, c)
+        })
+    }
+
+    /// The same in float16 with `isa`'s float16 kernel.
+    pub fn run_half(
+        &self,
+        isa: HalfIsa,
+        input: &[f16],
+        kernels: &[f16],
+        biases: &[f16],
+        output: &mut [f16],
+    ) -> TractResult<()> {
+        let clamp = (self.clamp()).map(|(low, high)| (f16::from_f32(low), f16::from_f32(high)));
+        let operands = (input, kernels, biases);
+        self.convolve(operands, output, &HALF_PATCHES, clamp, |product, c| {
+            product.run_half(isa, c)
+        })
+    }
+
+    /// The convolution in either precision: patches band by band in `scratch`, each band
+    /// through `product` (the product's kernel for the precision).
+    fn convolve<T: Copy + Default + 'static>(
+        &self,
+        (input, kernels, biases): (&[T], &[T], &[T]),
+        output: &mut [T],
+        scratch: &'static LocalKey<RefCell<Vec<T>>>,
+        clamp: Option<(T, T)>,
+        product: impl Fn(&Operands<T>, &mut [T]) -> TractResult<()>,
+    ) -> TractResult<()> {
         let [h, w] = self.geometry.input;
         let image = self.input_channels * h * w;
         let out_image = self.output_channels * self.columns();
@@ -87,10 +123,10 @@ impl DenseConv {
         // by the product (ResNet-50's 3x3 over 112x112 would otherwise write and read back
         // 14 MB of patches); but wide enough that the kernels, read again for every band,
         // are not most of the traffic (its 512 -> 512 channel 3x3s have 9 MB of them).
-        let band = (BAND_FLOATS / (self.patch_rows() * ow))
+        let band = (BAND_VALUES / (self.patch_rows() * ow))
             .max(MIN_BAND_COLUMNS.div_ceil(ow))
             .clamp(1, oh);
-        PATCHES.with_borrow_mut(|patches| {
+        scratch.with_borrow_mut(|patches| {
             for (image, out) in input
                 .chunks_exact(image)
                 .zip(output.chunks_exact_mut(out_image))
@@ -98,10 +134,10 @@ impl DenseConv {
                 for first in (0..oh).step_by(band) {
                     let rows = first..(first + band).min(oh);
                     let n = rows.len() * ow;
-                    patches.resize(self.patch_rows() * n, 0.0);
+                    patches.resize(self.patch_rows() * n, T::default());
                     self.write_patches(image, rows.clone(), patches);
                     let columns = self.columns();
-                    Operands {
+                    let operands = Operands {
                         m: self.output_channels,
                         k: self.patch_rows(),
                         n,
@@ -110,13 +146,11 @@ impl DenseConv {
                         b_panel: None,
                         biases,
                         column_bias: false,
-                        clamp: self.clamp(),
+                        clamp,
                         c_stride: columns,
-                    }
-                    .run(
-                        isa,
-                        &mut out[first * ow..][..(self.output_channels - 1) * columns + n],
-                    )?;
+                    };
+                    let c = &mut out[first * ow..][..(self.output_channels - 1) * columns + n];
+                    product(&operands, c)?;
                 }
             }
             Ok(())
@@ -126,7 +160,12 @@ impl DenseConv {
     /// The patches of one image for output rows `rows`: row `(c, i, j)` holds, for each of
     /// their positions, the input value tap `(i, j)` of channel `c` meets there (zero in
     /// the padding).
-    fn write_patches(&self, image: &[f32], rows: std::ops::Range<usize>, patches: &mut [f32]) {
+    fn write_patches<T: Copy + Default>(
+        &self,
+        image: &[T],
+        rows: std::ops::Range<usize>,
+        patches: &mut [T],
+    ) {
         let g = &self.geometry;
         let [h, w] = g.input;
         let [kh, kw] = g.kernel;
@@ -145,12 +184,12 @@ impl DenseConv {
                     for (y, out) in rows.clone().zip(row.chunks_exact_mut(ow)) {
                         let input_row = (y * sh + i).checked_sub(pad_top).filter(|&r| r < h);
                         let (Some(r), true) = (input_row, first < end) else {
-                            out.fill(0.0);
+                            out.fill(T::default());
                             continue;
                         };
                         let src = &plane[r * w..][..w];
-                        out[..first].fill(0.0);
-                        out[end..].fill(0.0);
+                        out[..first].fill(T::default());
+                        out[end..].fill(T::default());
                         let start = first * sw + j - pad_left;
                         if sw == 1 {
                             out[first..end].copy_from_slice(&src[start..start + end - first]);
@@ -211,20 +250,31 @@ impl EvalOp for DenseConv {
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let (image, kernels, biases) = args_3!(inputs);
         let shape = self.output_shape(image.shape())?;
-        // SAFETY: float32 needs no initialisation to be valid, and `run` writes every value.
-        let mut output = unsafe { Tensor::uninitialized::<f32>(&shape)? };
+        let dt = image.datum_type();
+        // SAFETY: floats need no initialisation to be valid, and `run` writes every value.
+        let mut output = unsafe { Tensor::uninitialized_dt(dt, &shape)? };
         {
             let image = image.try_as_plain_ram()?;
             let kernels = kernels.try_as_plain_ram()?;
             let biases = biases.try_as_plain_ram()?;
             let mut view = output.try_as_plain_ram_mut()?;
-            self.run(
-                Isa::widest(),
-                image.as_slice::<f32>()?,
-                kernels.as_slice::<f32>()?,
-                biases.as_slice::<f32>()?,
-                view.as_slice_mut::<f32>()?,
-            )?;
+            if dt == f16::datum_type() {
+                self.run_half(
+                    HalfIsa::widest(),
+                    image.as_slice::<f16>()?,
+                    kernels.as_slice::<f16>()?,
+                    biases.as_slice::<f16>()?,
+                    view.as_slice_mut::<f16>()?,
+                )?;
+            } else {
+                self.run(
+                    Isa::widest(),
+                    image.as_slice::<f32>()?,
+                    kernels.as_slice::<f32>()?,
+                    biases.as_slice::<f32>()?,
+                    view.as_slice_mut::<f32>()?,
+                )?;
+            }
         }
         Ok(tvec!(output.into_tvalue()))
     }
@@ -233,16 +283,21 @@ impl EvalOp for DenseConv {
 impl TypedOp for DenseConv {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
         ensure!(inputs.len() == 3, "image, kernels and biases");
-        ensure!(inputs[0].datum_type == f32::datum_type(), "float32 only");
+        let dt = inputs[0].datum_type;
+        ensure!(
+            (dt == f32::datum_type() || dt == f16::datum_type())
+                && inputs.iter().all(|f| f.datum_type == dt),
+            "float32 or float16 throughout"
+        );
         let shape: TVec<TDim> = self.output_shape(&inputs[0].shape.to_tvec())?;
-        Ok(tvec!(f32::fact(shape)))
+        Ok(tvec!(dt.fact(shape)))
     }
 
     fn cost(&self, inputs: &[&TypedFact]) -> TractResult<TVec<(Cost, TDim)>> {
         let per_image = self.output_channels * self.patch_rows() * self.columns();
         let rank = inputs[0].rank();
         let images: TDim = inputs[0].shape.iter().take(rank - 3).product();
-        Ok(tvec!((Cost::FMA(f32::datum_type()), images * per_image)))
+        Ok(tvec!((Cost::FMA(inputs[0].datum_type), images * per_image)))
     }
 
     as_op!();

@@ -8,7 +8,7 @@ use super::products::{axis_letters, concrete_shapes, float_einsum};
 use crate::kernels::batched::BatchedProduct;
 
 /// The patch that puts a [`BatchedProduct`] in the place of node `id`, if that node is a
-/// float32 einsum of known shapes `..mk,..kn->..mn`, either input's last two axes possibly
+/// float32 or float16 einsum of known shapes `..mk,..kn->..mn`, either input's last two axes possibly
 /// the other way round (`..km`, `..nk`), the leading axes the same letters and sizes in
 /// both inputs and the output (no broadcasting).
 pub(super) fn batched_patch(model: &TypedModel, id: usize) -> TractResult<Option<TypedModelPatch>> {
@@ -16,9 +16,6 @@ pub(super) fn batched_patch(model: &TypedModel, id: usize) -> TractResult<Option
     let Some((einsum, facts)) = float_einsum(model, node)? else {
         return Ok(None);
     };
-    if facts[0].datum_type != f32::datum_type() {
-        return Ok(None);
-    }
     let Some([first, second, output]) = concrete_shapes(facts) else {
         return Ok(None);
     };

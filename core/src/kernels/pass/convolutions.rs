@@ -47,13 +47,8 @@ pub(super) fn depthwise_patch(
     }
     // OIHW with I = 1 is already one row of taps per channel.
     let kernel = kernel.into_tensor().into_shape(&[channels, taps])?;
-    let bias = bias.cast_to_dt(datum_type)?.into_owned();
-    let bias = match bias.len() {
-        1 => bias
-            .into_shape(&[])?
-            .broadcast_scalar_to_shape(&[channels])?,
-        n if n == channels => bias.into_shape(&[channels])?,
-        _ => return Ok(None),
+    let Some(bias) = biases(&bias, datum_type, channels)? else {
+        return Ok(None);
     };
     let epilogue = epilogue(model, id)?;
     let mut patch = TypedModelPatch::new(format!("lightcap depthwise {}", node.name));
@@ -101,20 +96,16 @@ pub(super) fn dense_patch(model: &TypedModel, id: usize) -> TractResult<Option<T
         conv.pool_spec.output_channels,
     );
     let taps = geometry.kernel[0] * geometry.kernel[1];
-    if model.outlet_fact(node.inputs[0])?.datum_type != f32::datum_type()
-        || kernel.datum_type() != f32::datum_type()
+    // Float32, or float16 (a float16 graph's stem, which ours computes in FP16).
+    let datum_type = model.outlet_fact(node.inputs[0])?.datum_type;
+    if ![f32::datum_type(), f16::datum_type()].contains(&datum_type)
+        || kernel.datum_type() != datum_type
         || kernel.len() != output_channels * input_channels * taps
     {
         return Ok(None);
     }
-    let bias = match bias.len() {
-        1 => Tensor::from(bias.cast_to_scalar::<f32>()?)
-            .broadcast_scalar_to_shape(&[output_channels])?,
-        n if n == output_channels => bias
-            .cast_to::<f32>()?
-            .into_owned()
-            .into_shape(&[output_channels])?,
-        _ => return Ok(None),
+    let Some(bias) = biases(&bias, datum_type, output_channels)? else {
+        return Ok(None);
     };
     let epilogue = epilogue(model, id)?;
     let mut patch = TypedModelPatch::new(format!("lightcap conv {}", node.name));
@@ -125,7 +116,7 @@ pub(super) fn dense_patch(model: &TypedModel, id: usize) -> TractResult<Option<T
         node,
         &kernel,
         (output_channels, taps * input_channels),
-        f32::datum_type(),
+        datum_type,
     )?;
     let bias = patch.add_const(format!("{}.biases", node.name), bias)?;
     let op = DenseConv {
@@ -185,4 +176,18 @@ fn plane_geometry(
         pad_before: [padded[0].pad_before, padded[1].pad_before],
         output,
     }))
+}
+
+/// A convolution's bias as `channels` values of `dt`, one broadcast to all or one per
+/// channel; none if it is neither.
+fn biases(bias: &Tensor, dt: DatumType, channels: usize) -> TractResult<Option<Tensor>> {
+    let bias = bias.cast_to_dt(dt)?.into_owned();
+    Ok(match bias.len() {
+        1 => Some(
+            bias.into_shape(&[])?
+                .broadcast_scalar_to_shape(&[channels])?,
+        ),
+        n if n == channels => Some(bias.into_shape(&[channels])?),
+        _ => None,
+    })
 }

@@ -307,7 +307,7 @@ pub(super) fn packed_weights(
 }
 
 /// `node`'s einsum and the facts of its inputs and output, if it is one our products can
-/// take: not quantized, float32 or float16 throughout (the batched products check which).
+/// take: not quantized, float32 or float16 throughout.
 pub(super) fn float_einsum<'a>(
     model: &'a TypedModel,
     node: &'a TypedNode,

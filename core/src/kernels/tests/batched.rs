@@ -4,14 +4,16 @@
 use tract_nnef::internal::*;
 use tract_nnef::tract_core::ops::einsum::EinSum;
 
-use super::values;
+use super::{HALF_ROUNDOFF, halves, values};
 use crate::kernels::batched::BatchedProduct;
+use crate::kernels::half::HalfIsa;
 use crate::kernels::lanes::Isa;
 use crate::kernels::use_own_kernels;
+use crate::precision::to_float16;
 
 /// Value `(r, c)` of a `rows x columns` matrix stored as is or transposed.
 fn at(
-    values: &[f32],
+    values: &[f64],
     (rows, columns): (usize, usize),
     transposed: bool,
     r: usize,
@@ -22,7 +24,36 @@ fn at(
     } else {
         r * columns + c
     };
-    values[index] as f64
+    values[index]
+}
+
+/// Every product of `op`'s batch by its definition, summed in float64 term by term, with
+/// how far a float16 sum in that order may stray from it (each step rounds once, by at most
+/// the roundoff times the partial sum it makes, or half the smallest subnormal).
+fn products(op: &BatchedProduct, a: &[f64], b: &[f64]) -> Vec<(f64, f64)> {
+    let (m, k, n) = (op.m, op.k, op.n);
+    let mut want = vec![];
+    for i in 0..op.batch {
+        let (a, b) = (&a[i * m * k..][..m * k], &b[i * k * n..][..k * n]);
+        for r in 0..m {
+            for c in 0..n {
+                let (mut sum, mut bound) = (0.0, 0.0);
+                for t in 0..k {
+                    sum +=
+                        at(a, (m, k), op.a_transposed, r, t) * at(b, (k, n), op.b_transposed, t, c);
+                    bound +=
+                        sum.abs() * HALF_ROUNDOFF + f64::from(f16::MIN_POSITIVE_SUBNORMAL) / 2.0;
+                }
+                // The plain-Rust float16 register rounds to float32 first: a hair more.
+                want.push((sum, bound * 1.01));
+            }
+        }
+    }
+    want
+}
+
+fn wide(values: &[f32]) -> Vec<f64> {
+    values.iter().map(|&v| v.into()).collect()
 }
 
 #[test]
@@ -43,21 +74,6 @@ fn every_instruction_set_computes_each_product_of_the_batch() {
         {
             let a = values(seed as u64, batch * m * k);
             let b = values(seed as u64 + 50, batch * k * n);
-            let mut want = vec![];
-            for i in 0..batch {
-                let (a, b) = (&a[i * m * k..][..m * k], &b[i * k * n..][..k * n]);
-                for r in 0..m {
-                    for c in 0..n {
-                        let sum: f64 = (0..k)
-                            .map(|t| {
-                                at(a, (m, k), a_transposed, r, t)
-                                    * at(b, (k, n), b_transposed, t, c)
-                            })
-                            .sum();
-                        want.push(sum as f32);
-                    }
-                }
-            }
             let op = BatchedProduct {
                 batch,
                 m,
@@ -67,13 +83,29 @@ fn every_instruction_set_computes_each_product_of_the_batch() {
                 b_transposed,
                 output: tvec![batch, m, n],
             };
+            let want = products(&op, &wide(&a), &wide(&b));
             for isa in Isa::available() {
                 let mut got = vec![f32::NAN; batch * m * n];
                 op.run(isa, &a, &b, &mut got).unwrap();
-                for (ix, (g, w)) in got.iter().zip(&want).enumerate() {
+                for (ix, (g, &(w, _))) in got.iter().zip(&want).enumerate() {
+                    let w = w as f32;
                     assert!(
                         (g - w).abs() <= 1e-5 * (1.0 + w.abs()) * 4.0,
                         "{op:?} {isa:?}: value {ix} is {g}, expected {w}"
+                    );
+                }
+            }
+            // In float16, within float16's rounding of the sums.
+            let (a, b) = (halves(&a), halves(&b));
+            let float = |values: &[f16]| values.iter().map(|v| v.to_f64()).collect::<Vec<_>>();
+            let want = products(&op, &float(&a), &float(&b));
+            for isa in HalfIsa::available() {
+                let mut got = vec![f16::NAN; batch * m * n];
+                op.run_half(isa, &a, &b, &mut got).unwrap();
+                for (ix, (g, &(w, bound))) in got.iter().zip(&want).enumerate() {
+                    assert!(
+                        (g.to_f64() - w).abs() <= bound,
+                        "{op:?} {isa:?}: value {ix} is {g}, expected {w} (within {bound})"
                     );
                 }
             }
@@ -98,6 +130,14 @@ fn operands_of_the_wrong_size_are_an_error_not_a_read_out_of_bounds() {
     assert!(op.run(Isa::Scalar, &a, &b[..20], &mut c).is_err());
     assert!(op.run(Isa::Scalar, &a, &b, &mut c[1..]).is_err());
     op.run(Isa::Scalar, &a, &b, &mut c).unwrap();
+    let (a, b) = (halves(&a), halves(&b));
+    let mut c = vec![f16::ZERO; 2 * 3 * 5];
+    for isa in HalfIsa::available() {
+        assert!(op.run_half(isa, &a[1..], &b, &mut c).is_err());
+        assert!(op.run_half(isa, &a, &b[..20], &mut c).is_err());
+        assert!(op.run_half(isa, &a, &b, &mut c[1..]).is_err());
+        op.run_half(isa, &a, &b, &mut c).unwrap();
+    }
 }
 
 #[test]
@@ -166,6 +206,82 @@ fn the_pass_replaces_attentions_products_and_keeps_their_results() {
             assert!(
                 (g - w).abs() <= 1e-5 * (1.0 + w.abs()) * 4.0,
                 "{axes}: value {ix} is {g}, expected {w}"
+            );
+        }
+    }
+}
+
+#[test]
+fn in_a_float16_graph_the_pass_puts_attentions_products_in_float16() {
+    for (axes, first, second) in [
+        (
+            "abcmk,abcnk->abcmn",
+            &[12, 1, 1, 69, 26][..],
+            &[12, 1, 1, 69, 26][..],
+        ),
+        ("bkm,bnk->bmn", &[2, 9, 5], &[2, 4, 9]),
+    ] {
+        let theirs = to_float16(&einsum_graph(axes, first, second)).unwrap();
+        let mut ours = theirs.clone();
+        assert_eq!(use_own_kernels(&mut ours).unwrap(), 1, "{axes}");
+        let kinds: Vec<_> = ours.nodes().iter().map(|n| n.op.name()).collect();
+        assert!(
+            kinds.iter().any(|k| k == "BatchedMatMul(lightcap)"),
+            "{axes}"
+        );
+        // Float16 values: what the graph's casts make of its float32 inputs.
+        let (x, y) = (
+            halves(&values(3, first.iter().product())),
+            halves(&values(4, second.iter().product())),
+        );
+        let rank = first.len();
+        let op = BatchedProduct {
+            batch: first[..rank - 2].iter().product(),
+            m: if axes.starts_with("bkm") {
+                first[2]
+            } else {
+                first[rank - 2]
+            },
+            k: if axes.starts_with("bkm") {
+                first[1]
+            } else {
+                first[rank - 1]
+            },
+            n: second[rank - 2],
+            a_transposed: axes.starts_with("bkm"),
+            b_transposed: true,
+            output: tvec![],
+        };
+        let float = |values: &[f16]| values.iter().map(|v| v.to_f64()).collect::<Vec<_>>();
+        let want = products(&op, &float(&x), &float(&y));
+        let inputs = tvec!(
+            Tensor::from_shape(first, &values(3, first.iter().product()))
+                .unwrap()
+                .into_tvalue(),
+            Tensor::from_shape(second, &values(4, second.iter().product()))
+                .unwrap()
+                .into_tvalue()
+        );
+        let run = |model: TypedModel| {
+            let plan = model.into_optimized().unwrap().into_runnable().unwrap();
+            let out = plan.run(inputs.clone()).unwrap()[0].clone().into_tensor();
+            out.try_as_plain_ram()
+                .unwrap()
+                .as_slice::<f32>()
+                .unwrap()
+                .to_vec()
+        };
+        let (theirs, got) = (run(theirs), run(ours));
+        for (ix, ((&g, &t), &(w, bound))) in got.iter().zip(&theirs).zip(&want).enumerate() {
+            // Ours within float16's rounding of the sum; tract's (which may sum in float32)
+            // within twice that of ours.
+            assert!(
+                (f64::from(g) - w).abs() <= bound,
+                "{axes}: value {ix} is {g}, expected {w} (within {bound})"
+            );
+            assert!(
+                (f64::from(g) - f64::from(t)).abs() <= 2.0 * bound,
+                "{axes}: value {ix} is {g}, tract's {t}"
             );
         }
     }

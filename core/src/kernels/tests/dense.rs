@@ -5,12 +5,14 @@ use tract_nnef::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec
 use tract_nnef::tract_core::ops::math;
 use tract_nnef::tract_core::ops::nn::DataFormat;
 
-use super::values;
+use super::{HALF_ROUNDOFF, halves, values};
 use crate::kernels::dense::DenseConv;
 use crate::kernels::depthwise::Geometry;
+use crate::kernels::half::HalfIsa;
 use crate::kernels::lanes::Isa;
 use crate::kernels::product::pack_rows;
 use crate::kernels::use_own_kernels;
+use crate::precision::to_float16;
 
 /// One convolution: `n` images of `ci` channels of `h x w`, `co` output channels, a square
 /// kernel, stride, padding before and after.
@@ -181,13 +183,30 @@ const CASES: [Case; 11] = [
 
 /// The convolution by its definition, in float64.
 fn reference(case: &Case, image: &[f32], kernels: &[f32], biases: &[f32]) -> Vec<f32> {
+    let wide = |values: &[f32]| values.iter().map(|&v| f64::from(v)).collect::<Vec<_>>();
+    let sums = sums(case, &wide(image), &wide(kernels), &wide(biases));
+    sums.iter().map(|&(sum, _)| sum as f32).collect()
+}
+
+/// The convolution of float16 values, as [`sums`].
+fn half_reference(case: &Case, image: &[f16], kernels: &[f16], biases: &[f16]) -> Vec<(f64, f64)> {
+    let wide = |values: &[f16]| values.iter().map(|v| v.to_f64()).collect::<Vec<_>>();
+    sums(case, &wide(image), &wide(kernels), &wide(biases))
+}
+
+/// The convolution summed in float64 in the kernel's order (bias, then channel by channel
+/// tap by tap; the padding's zeros add nothing, exactly), with how far a float16 sum in that order may stray
+/// from it: each step rounds once, by at most the roundoff times the partial sum it makes
+/// (or half the smallest subnormal); the plain-Rust register's rounding to float32 first
+/// adds a hair.
+fn sums(case: &Case, image: &[f64], kernels: &[f64], biases: &[f64]) -> Vec<(f64, f64)> {
     let [oh, ow] = case.output();
-    let mut out = vec![0.0f32; case.n * case.co * oh * ow];
+    let mut out = vec![(0.0, 0.0); case.n * case.co * oh * ow];
     for b in 0..case.n {
         for o in 0..case.co {
             for y in 0..oh {
                 for x in 0..ow {
-                    let mut sum = biases[o] as f64;
+                    let (mut sum, mut bound) = (biases[o], 0.0);
                     for c in 0..case.ci {
                         for i in 0..case.k {
                             for j in 0..case.k {
@@ -205,11 +224,13 @@ fn reference(case: &Case, image: &[f32], kernels: &[f32], biases: &[f32]) -> Vec
                                 let v = image[((b * case.ci + c) * case.h + iy as usize) * case.w
                                     + ix as usize];
                                 let k = kernels[((o * case.ci + c) * case.k + i) * case.k + j];
-                                sum += v as f64 * k as f64;
+                                sum += v * k;
+                                bound += sum.abs() * HALF_ROUNDOFF
+                                    + f64::from(f16::MIN_POSITIVE_SUBNORMAL) / 2.0;
                             }
                         }
                     }
-                    out[((b * case.co + o) * oh + y) * ow + x] = sum as f32;
+                    out[((b * case.co + o) * oh + y) * ow + x] = (sum, bound * 1.01);
                 }
             }
         }
@@ -247,6 +268,33 @@ fn every_instruction_set_computes_the_convolution_of_its_definition() {
                     Some((l, h)) => want.iter().map(|v| v.clamp(l, h)).collect(),
                 };
                 assert_close(case, &format!("{isa:?} clamp {clamp:?}"), &got, &want);
+            }
+        }
+    }
+}
+
+#[test]
+fn every_float16_set_computes_the_convolution_to_float16_rounding() {
+    for (seed, case) in CASES.iter().enumerate() {
+        let seed = seed as u64 * 3;
+        let image = halves(&values(seed, case.n * case.ci * case.h * case.w));
+        let kernels = halves(&values(seed + 1, case.co * case.ci * case.k * case.k));
+        let biases = halves(&values(seed + 2, case.co));
+        let want = half_reference(case, &image, &kernels, &biases);
+        let kernels = pack_rows(&kernels, case.co, case.ci * case.k * case.k);
+        for isa in HalfIsa::available() {
+            for clamp in [None, Some((0.0f32, 0.5f32))] {
+                let mut got = vec![f16::NAN; want.len()];
+                case.op(clamp)
+                    .run_half(isa, &image, &kernels, &biases, &mut got)
+                    .unwrap();
+                for (ix, (g, &(w, bound))) in got.iter().zip(&want).enumerate() {
+                    let w = clamp.map_or(w, |(l, h)| w.clamp(l.into(), h.into()));
+                    assert!(
+                        (g.to_f64() - w).abs() <= bound,
+                        "{case:?} {isa:?} clamp {clamp:?}: value {ix} is {g}, expected {w} (within {bound})"
+                    );
+                }
             }
         }
     }
@@ -374,6 +422,61 @@ fn the_pass_replaces_tracts_convolutions_and_keeps_their_results() {
                 &format!("against tract, activation {activation:?}"),
                 got.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap(),
                 want.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap(),
+            );
+        }
+    }
+}
+
+#[test]
+fn in_a_float16_graph_the_pass_puts_ours_in_float16() {
+    // The cases ours runs as a convolution (a 1x1 is a matrix product by then).
+    let cases = CASES.iter().enumerate().filter(|(_, case)| case.k > 1);
+    for (seed, case) in cases.step_by(2) {
+        let seed = seed as u64;
+        let theirs = to_float16(&conv_graph(case, Some(6.0), seed)).unwrap();
+        let mut ours = theirs.clone();
+        assert_eq!(use_own_kernels(&mut ours).unwrap(), 1, "{case:?}");
+        let ours = ours.into_optimized().unwrap();
+        let kinds: Vec<_> = ours.nodes().iter().map(|n| n.op.name()).collect();
+        assert!(kinds.iter().any(|k| k == "Conv(lightcap)"), "{kinds:?}");
+        assert!(
+            !kinds.iter().any(|k| k.contains("Max") || k.contains("Min")),
+            "activation not fused: {kinds:?}"
+        );
+        // The graph's interface stays float32; inside, the image is float16.
+        let image: Vec<f32> = values(seed, case.n * case.ci * case.h * case.w)
+            .iter()
+            .map(|v| v * 4.0)
+            .collect();
+        let want = half_reference(
+            case,
+            &halves(&image),
+            &halves(&values(seed + 100, case.co * case.ci * case.k * case.k)),
+            &halves(&values(seed + 200, case.co)),
+        );
+        let image = Tensor::from_shape(&[case.n, case.ci, case.h, case.w], &image).unwrap();
+        let run = |model: TypedModel| {
+            let plan = model.into_runnable().unwrap();
+            let out = plan.run(tvec!(image.clone().into_tvalue())).unwrap()[0].clone();
+            let out = out.into_tensor();
+            out.try_as_plain_ram()
+                .unwrap()
+                .as_slice::<f32>()
+                .unwrap()
+                .to_vec()
+        };
+        let (theirs, got) = (run(theirs.into_optimized().unwrap()), run(ours));
+        for (ix, ((&g, &t), &(w, bound))) in got.iter().zip(&theirs).zip(&want).enumerate() {
+            let w = w.clamp(0.0, 6.0);
+            // Ours within float16's rounding of the sum; tract's (which may sum in float32)
+            // within twice that of ours.
+            assert!(
+                (f64::from(g) - w).abs() <= bound,
+                "{case:?}: value {ix} is {g}, expected {w} (within {bound})"
+            );
+            assert!(
+                (f64::from(g) - f64::from(t)).abs() <= 2.0 * bound,
+                "{case:?}: value {ix} is {g}, tract's {t}"
             );
         }
     }
