@@ -329,8 +329,8 @@ fn load_graph(
         }
         model
     };
-    // A float16 graph gets ours (depthwise layers and matrix products, in FP16 arithmetic)
-    // where the CPU computes in float16; emulated float16 keeps tract's operators.
+    // A float16 graph gets ours (all but softmax, in FP16 arithmetic) where the CPU
+    // computes in float16; emulated float16 keeps tract's operators.
     if !files.tract_kernels && (!float16 || crate::precision::cpu_has_native_float16()) {
         let replaced = catch_panic(|| crate::kernels::use_own_kernels(&mut model))
             .map_err(panicked)?

@@ -151,9 +151,9 @@ fn auto_is_float16_exactly_where_the_cpu_has_it() {
 }
 
 /// On a CPU with FP16 (a phone; qemu's `-cpu max`), the bundled pack in float16 with
-/// LightCap's kernels (its depthwise layers and matrix products in FP16) against tract's
-/// operators alone in float16: the same first step, within float16's tolerances. Elsewhere
-/// float16 graphs keep tract's operators and there is nothing to compare. With
+/// LightCap's kernels (in FP16: all but softmax) against tract's operators alone in
+/// float16: the same first step, within float16's tolerances. Elsewhere float16 graphs keep
+/// tract's operators and there is nothing to compare. With
 /// `LIGHTCAP_PROBE_KERNELS=lightcap|tract` and `LIGHTCAP_PROBE_RUNS=N` it then runs that
 /// side's first step (the vision graph and one decoder step) N more times, for
 /// scripts/count-aarch64-instructions.sh.

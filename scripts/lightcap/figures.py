@@ -271,7 +271,9 @@ PHONE = {
 def phone_figures(report_path: Path) -> dict[str, dict]:
     """A beam-1 caption on a phone core, from the pack as it is: the vision graph's
     measured FLOPs at the share of peak tract's own operators reach here (a phone computing
-    in float16 runs tract's: LightCap's kernels are float32); the decoder's measured time
+    in float16 runs LightCap's FP16 kernels for most of them, which took about a third of
+    tract's instructions under qemu: the estimate stays on the side of tract's measured
+    share rather than assume ours reach theirs on a phone); the decoder's measured time
     scaled by the ratio of peaks (its steps are small and overhead-bound), checked against
     the bytes of weights (float16) it reads each step at the assumed bandwidth."""
     report = json.loads(Path(report_path).read_text())

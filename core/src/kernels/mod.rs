@@ -14,9 +14,9 @@
 //!   more), with an exponential of ours.
 //!
 //! Each is float32 and picks its instruction set at run time ([`lanes::Isa`]): AVX2 + FMA
-//! or AVX-512 on x86-64, NEON on aarch64, plain Rust elsewhere. The depthwise convolution
-//! and the matrix product also run float16 graphs, which phones run, in ARMv8.2's FP16
-//! arithmetic ([`half::HalfIsa`]); their other operators stay tract's, which has float16
+//! or AVX-512 on x86-64, NEON on aarch64, plain Rust elsewhere. All but softmax also run
+//! float16 graphs, which phones run, in ARMv8.2's FP16 arithmetic ([`half::HalfIsa`]);
+//! softmax and the element-wise operators of those graphs stay tract's, which has float16
 //! kernels for those CPUs.
 
 pub(crate) mod batched;
