@@ -288,7 +288,7 @@ fn load_graph(
         GraphForm::Onnx(file) => (typed_from_onnx(manifest, file, files, stages)?, false),
         // Decluttered when it was written (`nnef::export_graph`).
         GraphForm::Nnef(file) => {
-            let nnef = nnef.get_or_insert_with(crate::nnef::framework);
+            let nnef = nnef.get_or_insert_with(crate::nnef::reader);
             (typed_from_nnef(manifest, file, files, nnef, stages)?, true)
         }
     };

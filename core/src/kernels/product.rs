@@ -67,14 +67,23 @@ fn row_blocks(m: usize) -> impl Iterator<Item = (usize, usize)> {
 /// block starting at row `y` starts at `y * k`. Read this way, every value of `A` is read
 /// in sequence, once per panel: weights of megabytes stream from memory rather than
 /// coming a few bytes from each of six rows far apart.
-pub(crate) fn pack_rows<T: Copy>(a: &[T], m: usize, k: usize) -> Vec<T> {
-    let mut packed = Vec::with_capacity(m * k);
+pub(crate) fn pack_rows<T: Copy + Default>(a: &[T], m: usize, k: usize) -> Vec<T> {
+    let mut packed = vec![T::default(); m * k];
+    pack_rows_into(a, m, k, &mut packed);
+    packed
+}
+
+/// [`pack_rows`] into `packed` (`m * k` values; a tensor of the graph's, at load).
+pub(crate) fn pack_rows_into<T: Copy>(a: &[T], m: usize, k: usize, packed: &mut [T]) {
+    let mut at = 0;
     for (y, height) in row_blocks(m) {
         for i in 0..k {
-            packed.extend((y..y + height).map(|row| a[row * k + i]));
+            for (out, row) in packed[at..at + height].iter_mut().zip(y..) {
+                *out = a[row * k + i];
+            }
+            at += height;
         }
     }
-    packed
 }
 
 /// [`pack_rows`] of `A` given transposed (`at`, `k x m` row-major: an activation whose
@@ -99,7 +108,7 @@ const AVX512_REGISTERS: usize = 4;
 const NEON_REGISTERS: usize = 4;
 
 /// Columns of a panel (a full block's registers) in `isa`'s kernel: the width `B` is
-/// packed in by [`pack_columns`].
+/// packed in by [`pack_columns_into`].
 pub(crate) fn panel_columns(isa: Isa) -> usize {
     match isa {
         Isa::Scalar => SCALAR_REGISTERS * Scalar::LEN,
@@ -121,23 +130,37 @@ pub(crate) fn half_panel_columns(isa: HalfIsa) -> usize {
     }
 }
 
-/// `B` (`k x n`, row-major) in the order the kernel reads it: panel by panel of `panel`
-/// columns (the last one narrower), each panel row by row. A panel starting at column `x`
-/// starts at `x * k`. Constant weights on this side (a layer's) are packed so at load:
-/// the kernel then reads each panel as one sequence, where rows of a wide matrix lie a page
-/// or more apart (the fusion layers' products took ~0.9x the time in the graph).
-pub(crate) fn pack_columns<T: Copy>(b: &[T], k: usize, n: usize, panel: usize) -> Vec<T> {
-    let mut packed = Vec::with_capacity(k * n);
-    for x in (0..n).step_by(panel) {
-        let width = panel.min(n - x);
-        for row in b.chunks_exact(n).take(k) {
-            packed.extend_from_slice(&row[x..x + width]);
-        }
-    }
+/// [`pack_columns_into`] a new vector (for tests).
+#[cfg(test)]
+pub(crate) fn pack_columns<T: Copy + Default>(b: &[T], k: usize, n: usize, panel: usize) -> Vec<T> {
+    let mut packed = vec![T::default(); k * n];
+    pack_columns_into(b, (k, n), panel, &mut packed);
     packed
 }
 
-/// [`pack_columns`] of `B` given transposed (`bt`, `n x k` row-major: weights written
+/// `B` (`k x n`, row-major) into `packed` (`k * n` values) in the order the kernel reads
+/// it: panel by panel of `panel` columns (the last one narrower), each panel row by row. A
+/// panel starting at column `x` starts at `x * k`. Constant weights on this side (a
+/// layer's) are packed so at load, into a tensor of the graph's: the kernel then reads each
+/// panel as one sequence, where rows of a wide matrix lie a page or more apart (the fusion
+/// layers' products took ~0.9x the time in the graph).
+pub(crate) fn pack_columns_into<T: Copy>(
+    b: &[T],
+    (k, n): (usize, usize),
+    panel: usize,
+    packed: &mut [T],
+) {
+    let mut at = 0;
+    for x in (0..n).step_by(panel) {
+        let width = panel.min(n - x);
+        for row in b.chunks_exact(n).take(k) {
+            packed[at..at + width].copy_from_slice(&row[x..x + width]);
+            at += width;
+        }
+    }
+}
+
+/// [`pack_columns_into`] of `B` given transposed (`bt`, `n x k` row-major: weights written
 /// output by output, as tied word embeddings are), turned in tiles that stay in the L1
 /// cache (column by column, a vocabulary-sized matrix took most of a second).
 pub(crate) fn pack_columns_transposed<T: Copy + Default>(
@@ -146,8 +169,19 @@ pub(crate) fn pack_columns_transposed<T: Copy + Default>(
     n: usize,
     panel: usize,
 ) -> Vec<T> {
-    const TILE: usize = 64;
     let mut packed = vec![T::default(); k * n];
+    pack_columns_transposed_into(bt, (k, n), panel, &mut packed);
+    packed
+}
+
+/// [`pack_columns_transposed`] into `packed` (`k * n` values).
+pub(crate) fn pack_columns_transposed_into<T: Copy>(
+    bt: &[T],
+    (k, n): (usize, usize),
+    panel: usize,
+    packed: &mut [T],
+) {
+    const TILE: usize = 64;
     for x in (0..n).step_by(panel) {
         let width = panel.min(n - x);
         let out = &mut packed[x * k..(x + width) * k];
@@ -161,7 +195,6 @@ pub(crate) fn pack_columns_transposed<T: Copy + Default>(
             }
         }
     }
-    packed
 }
 
 /// Which terms of the sums a pass over `C` adds, and whether they are the last.
@@ -200,7 +233,7 @@ pub(crate) struct Product {
     /// Whether the biases are one per column of `C` (`N`: a layer's, added to the finished
     /// sums) rather than per row (starting them).
     pub column_bias: bool,
-    /// The panel width `B` comes packed in ([`pack_columns`]: a layer's constant weights,
+    /// The panel width `B` comes packed in ([`pack_columns_into`]: a layer's constant weights,
     /// packed at load for the instruction set it runs with, [`panel_columns`] or
     /// [`half_panel_columns`]), or `None` for row-major.
     pub b_panel: Option<usize>,
@@ -225,7 +258,7 @@ pub(crate) struct Operands<'a, T = f32> {
     pub n: usize,
     /// `A` packed by [`pack_rows`].
     pub a: &'a [T],
-    /// `B`, row-major or packed by [`pack_columns`] in panels of `b_panel` columns.
+    /// `B`, row-major or packed by [`pack_columns_into`] in panels of `b_panel` columns.
     pub b: &'a [T],
     pub b_panel: Option<usize>,
     /// One per row of `C` (per column if `column_bias`), or none for zeros.
@@ -273,7 +306,7 @@ impl Product {
 
     /// The operands of one call (`A` packed into `packed` where it comes unpacked, the
     /// clamp's bounds converted by `value`), or none if `A` has no rows.
-    fn operands<'a, T: Copy>(
+    fn operands<'a, T: Copy + Default>(
         &self,
         a: &'a [T],
         b: &'a [T],

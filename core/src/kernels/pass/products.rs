@@ -10,8 +10,8 @@ use super::{clamp_bits, constant, epilogue, finish};
 use crate::kernels::half::HalfIsa;
 use crate::kernels::lanes::Isa;
 use crate::kernels::product::{
-    ALayout, Product, half_panel_columns, pack_columns, pack_columns_transposed, pack_rows,
-    panel_columns,
+    ALayout, Product, half_panel_columns, pack_columns_into, pack_columns_transposed_into,
+    pack_rows_into, panel_columns,
 };
 
 /// The patch that puts a [`Product`] in the place of node `id`, if that node is a matrix
@@ -262,7 +262,7 @@ fn layer_patch(
 }
 
 /// Weights `K x N` (`N x K` if `transposed`) packed in panels of `panel` columns
-/// ([`pack_columns`]), as values of type `T`.
+/// ([`pack_columns_into`]), as values of type `T`.
 fn columns_packed<T: Datum + Copy + Default>(
     weights: &Tensor,
     (k, n): (usize, usize),
@@ -271,13 +271,20 @@ fn columns_packed<T: Datum + Copy + Default>(
 ) -> TractResult<Tensor> {
     let values = weights.try_as_plain_ram()?;
     let values = values.as_slice::<T>()?;
-    let packed = if transposed {
-        pack_columns_transposed(values, k, n, panel)
-    } else {
-        pack_columns(values, k, n, panel)
-    };
-    // Moved into the tensor, not copied: a vocabulary's weights are tens of megabytes.
-    Ok(tract_ndarray::Array2::from_shape_vec((k, n), packed)?.into_tensor())
+    // Packed into the tensor itself, not into a vector copied there: a vocabulary's
+    // weights are tens of megabytes.
+    // SAFETY: floats need no initialisation to be valid; packing writes every value.
+    let mut packed = unsafe { Tensor::uninitialized::<T>(&[k, n])? };
+    {
+        let mut view = packed.try_as_plain_ram_mut()?;
+        let out = view.as_slice_mut::<T>()?;
+        if transposed {
+            pack_columns_transposed_into(values, (k, n), panel, out);
+        } else {
+            pack_columns_into(values, (k, n), panel, out);
+        }
+    }
+    Ok(packed)
 }
 
 /// Constant weights `M x K` packed for the product's kernel ([`pack_rows`]) in type `dt`
@@ -294,8 +301,13 @@ pub(super) fn packed_weights(
         (m, k): (usize, usize),
     ) -> TractResult<Tensor> {
         let values = values.try_as_plain_ram()?;
-        let packed = pack_rows(values.as_slice::<T>()?, m, k);
-        Ok(tract_ndarray::Array2::from_shape_vec((m, k), packed)?.into_tensor())
+        // SAFETY: floats need no initialisation to be valid; packing writes every value.
+        let mut packed = unsafe { Tensor::uninitialized::<T>(&[m, k])? };
+        {
+            let mut view = packed.try_as_plain_ram_mut()?;
+            pack_rows_into(values.as_slice::<T>()?, m, k, view.as_slice_mut::<T>()?);
+        }
+        Ok(packed)
     }
     let values = weights.cast_to_dt(dt)?;
     let packed = if dt == f16::datum_type() {
