@@ -66,7 +66,7 @@ pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option
         if !is_pointwise {
             continue;
         }
-        let Some(weights) = constant(model, node.inputs[weights_slot], 4)? else {
+        let Some(weights) = weight_values(model, node.inputs[weights_slot])? else {
             continue;
         };
         let (m, k) = (size(a[0]), size(a[1]));
@@ -129,7 +129,7 @@ pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option
     if !is_layer && !is_vector && !is_transposed_layer {
         return Ok(None);
     }
-    let Some(weights) = constant(model, node.inputs[1], 4)? else {
+    let Some(weights) = weight_values(model, node.inputs[1])? else {
         return Ok(None);
     };
     let (m, k, n) = if is_layer {
@@ -178,10 +178,10 @@ fn step_layer_patch(
     if out_m != m || k == n {
         return Ok(None);
     }
-    let Some(weights) = constant(model, node.inputs[1], 4)? else {
+    let Some(weights) = weight_values(model, node.inputs[1])? else {
         return Ok(None);
     };
-    let &[rows, columns] = weights.shape() else {
+    let Some(&[rows, columns]) = model.outlet_fact(node.inputs[1])?.shape.as_concrete() else {
         return Ok(None);
     };
     let (k, n) = if transposed {
@@ -259,6 +259,17 @@ fn layer_patch(
         bias.axis_ops,
         bias.last,
     )
+}
+
+/// The values of the constant weights at `outlet`, in their order (their shape is the
+/// fact's; only the values are read), or none: [`constant`] seen through the changes of
+/// unit axes the pre-optimised form keeps before them, which copying a layer's weights
+/// to evaluate would cost at every load for nothing.
+fn weight_values(model: &TypedModel, mut outlet: OutletId) -> TractResult<Option<Arc<Tensor>>> {
+    while let Some(AxisOp::Add(_) | AxisOp::Rm(_)) = model.node(outlet.node).op_as::<AxisOp>() {
+        outlet = model.node(outlet.node).inputs[0];
+    }
+    constant(model, outlet, 4)
 }
 
 /// Weights `K x N` (`N x K` if `transposed`) packed in panels of `panel` columns
