@@ -66,7 +66,9 @@ fn registry() -> Registry {
     registry
 }
 
-/// tract's NNEF framework with LightCap's registry, for writing graphs.
+/// tract's NNEF framework with LightCap's registry, for writing graphs (and for tests, to
+/// compare with).
+#[cfg(any(feature = "onnx", test))]
 pub(crate) fn framework() -> Nnef {
     let mut nnef = tract_nnef::nnef().with_registry(registry());
     nnef.allow_extended_identifier_syntax(true);
