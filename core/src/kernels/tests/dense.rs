@@ -5,7 +5,7 @@ use tract_nnef::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec
 use tract_nnef::tract_core::ops::math;
 use tract_nnef::tract_core::ops::nn::DataFormat;
 
-use super::{HALF_ROUNDOFF, halves, values};
+use super::{HALF_ROUNDOFF, assert_float16_agrees, halves, values};
 use crate::kernels::dense::DenseConv;
 use crate::kernels::depthwise::Geometry;
 use crate::kernels::half::HalfIsa;
@@ -466,18 +466,7 @@ fn in_a_float16_graph_the_pass_puts_ours_in_float16() {
                 .to_vec()
         };
         let (theirs, got) = (run(theirs.into_optimized().unwrap()), run(ours));
-        for (ix, ((&g, &t), &(w, bound))) in got.iter().zip(&theirs).zip(&want).enumerate() {
-            let w = w.clamp(0.0, 6.0);
-            // Ours within float16's rounding of the sum; tract's (which may sum in float32)
-            // within twice that of ours.
-            assert!(
-                (f64::from(g) - w).abs() <= bound,
-                "{case:?}: value {ix} is {g}, expected {w} (within {bound})"
-            );
-            assert!(
-                (f64::from(g) - f64::from(t)).abs() <= 2.0 * bound,
-                "{case:?}: value {ix} is {g}, tract's {t}"
-            );
-        }
+        let what = format!("{case:?}");
+        assert_float16_agrees(&what, (&got, &theirs), &want, Some((0.0, 6.0)));
     }
 }

@@ -5,7 +5,7 @@ use tract_nnef::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec
 use tract_nnef::tract_core::ops::math;
 use tract_nnef::tract_core::ops::nn::DataFormat;
 
-use super::{HALF_ROUNDOFF, halves, probe_runs, values};
+use super::{HALF_ROUNDOFF, assert_float16_agrees, halves, probe_runs, values};
 use crate::kernels::depthwise::{DepthwiseConv, Geometry};
 use crate::kernels::half::HalfIsa;
 use crate::kernels::lanes::Isa;
@@ -413,23 +413,11 @@ fn in_a_float16_graph_the_pass_puts_ours_in_float16_and_keeps_tracts_results() {
         assert_eq!(got.shape(), theirs.shape(), "{case:?}");
         let got = got.try_as_plain_ram().unwrap();
         let theirs = theirs.try_as_plain_ram().unwrap();
-        let (got, theirs) = (
+        let outputs = (
             got.as_slice::<f32>().unwrap(),
             theirs.as_slice::<f32>().unwrap(),
         );
-        for (ix, ((&g, &t), &(w, bound))) in got.iter().zip(theirs).zip(&want).enumerate() {
-            let w = w.clamp(0.0, 6.0);
-            // Both within float16's rounding of the exact sum: ours as summed in float16,
-            // tract's (which may sum in float32) at least as close.
-            assert!(
-                (f64::from(g) - w).abs() <= bound,
-                "{case:?}: value {ix} is {g}, expected {w} (within {bound})"
-            );
-            assert!(
-                (f64::from(g) - f64::from(t)).abs() <= 2.0 * bound,
-                "{case:?}: value {ix} is {g}, tract's {t}"
-            );
-        }
+        assert_float16_agrees(&format!("{case:?}"), outputs, &want, Some((0.0, 6.0)));
     }
 }
 

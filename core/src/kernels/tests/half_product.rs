@@ -6,7 +6,7 @@ use tract_nnef::internal::*;
 use super::product::{
     LITE0_POINTWISE, Plan, SHAPES, layer_graph, plans, pointwise_graph, pointwise_graph_in, run,
 };
-use super::{HALF_ROUNDOFF, halves, probe_runs, values};
+use super::{HALF_ROUNDOFF, assert_float16_agrees, halves, probe_runs, values};
 use crate::kernels::half::HalfIsa;
 use crate::kernels::product::{ALayout, Product, half_panel_columns, pack_columns};
 use crate::kernels::use_own_kernels;
@@ -165,9 +165,8 @@ fn half_plans(model: &TypedModel) -> (Plan, Plan) {
     (plan(theirs.into_optimized().unwrap()), plan(ours))
 }
 
-/// Ours and tract's float16 graphs on `input` (the graphs' interface is float32): ours
-/// within float16's rounding of the reference (`want`, clamped), tract's (which may sum in
-/// float32) within twice that of ours.
+/// Ours and tract's float16 graphs on `input` (the graphs' interface is float32), as
+/// [`assert_float16_agrees`] wants them.
 fn assert_graphs_agree(
     what: &str,
     (theirs, ours): &(Plan, Plan),
@@ -181,17 +180,11 @@ fn assert_graphs_agree(
         got.try_as_plain_ram().unwrap(),
         theirs.try_as_plain_ram().unwrap(),
     );
-    let (got, theirs) = (
+    let outputs = (
         got.as_slice::<f32>().unwrap(),
         theirs.as_slice::<f32>().unwrap(),
     );
-    assert_within(what, got, want, clamp);
-    for (ix, ((&g, &t), &(_, bound))) in got.iter().zip(theirs).zip(want).enumerate() {
-        assert!(
-            (f64::from(g) - f64::from(t)).abs() <= 2.0 * bound,
-            "{what}: value {ix} is {g}, tract's {t}"
-        );
-    }
+    assert_float16_agrees(what, outputs, want, clamp);
 }
 
 #[test]

@@ -17,6 +17,33 @@ fn halves(values: &[f32]) -> Vec<f16> {
     values.iter().map(|&v| f16::from_f32(v)).collect()
 }
 
+/// A float16 graph's outputs with our operator (`got`) and with tract's (`theirs`): ours
+/// within float16's rounding of the reference (`want`: each sum and its bound, clamped as
+/// `clamp` says), tract's (which may sum in float32) within twice that of ours.
+fn assert_float16_agrees(
+    what: &str,
+    (got, theirs): (&[f32], &[f32]),
+    want: &[(f64, f64)],
+    clamp: Option<(f32, f32)>,
+) {
+    assert_eq!(
+        (got.len(), theirs.len()),
+        (want.len(), want.len()),
+        "{what}"
+    );
+    for (ix, ((&g, &t), &(w, bound))) in got.iter().zip(theirs).zip(want).enumerate() {
+        let w = clamp.map_or(w, |(low, high)| w.clamp(low.into(), high.into()));
+        assert!(
+            (f64::from(g) - w).abs() <= bound,
+            "{what}: value {ix} is {g}, expected {w} (within {bound})"
+        );
+        assert!(
+            (f64::from(g) - f64::from(t)).abs() <= 2.0 * bound,
+            "{what}: value {ix} is {g}, tract's {t}"
+        );
+    }
+}
+
 /// Deterministic values in [-1, 1).
 fn values(seed: u64, len: usize) -> Vec<f32> {
     let mut state = seed
