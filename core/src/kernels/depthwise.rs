@@ -97,7 +97,8 @@ impl DepthwiseConv {
                 .clamp()
                 .map(|(low, high)| (f16::from_f32(low), f16::from_f32(high))),
         };
-        // SAFETY: each arm runs only where `HalfIsa::available` found its instruction set.
+        // SAFETY: each arm runs only where `HalfIsa` found its instruction set (`widest`, or
+        // `available` in tests).
         unsafe {
             match isa {
                 HalfIsa::Scalar => planes.run::<HalfScalar>(output),

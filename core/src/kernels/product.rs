@@ -375,8 +375,8 @@ impl Operands<'_, f32> {
 impl Operands<'_, f16> {
     pub fn run_half(&self, isa: HalfIsa, c: &mut [f16]) -> TractResult<()> {
         self.check(c.len(), half_panel_columns(isa))?;
-        // SAFETY: each arm runs only where `HalfIsa::available` found its instruction set,
-        // and the lengths were checked above.
+        // SAFETY: each arm runs only where `HalfIsa` found its instruction set (`widest`, or
+        // `available` in tests), and the lengths were checked above.
         unsafe {
             match isa {
                 HalfIsa::Scalar => self.columns::<HalfScalar, ROWS, SCALAR_REGISTERS>(c),
