@@ -49,8 +49,21 @@ impl HalfIsa {
 }
 
 /// One float16 lane in plain Rust, each result computed in float32 and rounded to float16.
+/// It converts in software (`half`'s `_const` forms, which inline): the hardware ones are a
+/// call each behind a run-time check on x86, and took a float16 test of the real 1x1
+/// layers a minute there.
 #[derive(Clone, Copy)]
 pub(crate) struct HalfScalar(f16);
+
+/// `x` as float32, and `x` rounded to float16 (to nearest, ties to even).
+#[inline(always)]
+fn wide(x: f16) -> f32 {
+    x.to_f32_const()
+}
+#[inline(always)]
+fn narrow(x: f32) -> f16 {
+    f16::from_f32_const(x)
+}
 
 impl Register for HalfScalar {
     type Value = f16;
@@ -83,19 +96,19 @@ impl Register for HalfScalar {
     unsafe fn mul_add(self, b: Self, c: Self) -> Self {
         // Exact in float32 (a product of two float16s fits its 24 bits), then one rounding
         // to float32 for the sum and one to float16.
-        HalfScalar(f16::from_f32(self.0.to_f32() * b.0.to_f32() + c.0.to_f32()))
+        HalfScalar(narrow(wide(self.0) * wide(b.0) + wide(c.0)))
     }
     #[inline(always)]
     unsafe fn add(self, other: Self) -> Self {
-        HalfScalar(f16::from_f32(self.0.to_f32() + other.0.to_f32()))
+        HalfScalar(narrow(wide(self.0) + wide(other.0)))
     }
     #[inline(always)]
     unsafe fn max(self, other: Self) -> Self {
-        HalfScalar(f16::from_f32(self.0.to_f32().max(other.0.to_f32())))
+        HalfScalar(narrow(wide(self.0).max(wide(other.0))))
     }
     #[inline(always)]
     unsafe fn min(self, other: Self) -> Self {
-        HalfScalar(f16::from_f32(self.0.to_f32().min(other.0.to_f32())))
+        HalfScalar(narrow(wide(self.0).min(wide(other.0))))
     }
 }
 
