@@ -48,6 +48,111 @@ fn dequantized(q: u8, scale: f32, zero_point: f32) -> f32 {
 /// Runs shorter than this share a scale with too few values to loop over one at a time.
 const SHORT_RUN: usize = 16;
 
+/// The scales of a run of int8 values: one for all, or one each.
+#[derive(Clone, Copy)]
+enum Scales<'a> {
+    One(f32),
+    Each(&'a [f32]),
+}
+
+/// `out[i] = q[i] * scale` for int8 values `q` (as bytes), as [`dequantized`] computes it,
+/// 16 values at a time in SSE2 or NEON, which every x86-64 and aarch64 CPU has. (Written
+/// out because the plain loop is left scalar by the release build: it optimises for size,
+/// where the vectoriser will not add the loop's scalar tail.)
+fn widen_scaled(q: &[u8], scales: Scales, out: &mut [f32]) {
+    let len = q.len().min(out.len());
+    if let Scales::Each(each) = scales {
+        assert!(each.len() >= len, "a scale for every value");
+    }
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    // SAFETY: `simd::widen_scaled` reads and writes the first `len / 16 * 16` values of
+    // `q`, `out` and (for `Each`) the scales, all at least `len` long.
+    let done = unsafe { simd::widen_scaled(&q[..len], scales, &mut out[..len]) };
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    let done = 0;
+    for i in done..len {
+        let scale = match scales {
+            Scales::One(s) => s,
+            Scales::Each(each) => each[i],
+        };
+        out[i] = dequantized(q[i], scale, 0.0);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod simd {
+    use std::arch::x86_64::*;
+
+    use super::Scales;
+
+    /// [`super::widen_scaled`] on the first multiple of 16 values; returns how many.
+    /// `q`, `out` (and `Each`'s scales) must be as long as `q`.
+    pub(super) unsafe fn widen_scaled(q: &[u8], scales: Scales, out: &mut [f32]) -> usize {
+        let done = q.len() / 16 * 16;
+        for i in (0..done).step_by(16) {
+            unsafe {
+                let bytes = _mm_loadu_si128(q.as_ptr().add(i).cast());
+                // Each byte into both halves of a 16-bit lane, shifted down with its sign;
+                // then each 16-bit value the same way into 32 bits.
+                let low = _mm_srai_epi16::<8>(_mm_unpacklo_epi8(bytes, bytes));
+                let high = _mm_srai_epi16::<8>(_mm_unpackhi_epi8(bytes, bytes));
+                let words = [
+                    _mm_srai_epi32::<16>(_mm_unpacklo_epi16(low, low)),
+                    _mm_srai_epi32::<16>(_mm_unpackhi_epi16(low, low)),
+                    _mm_srai_epi32::<16>(_mm_unpacklo_epi16(high, high)),
+                    _mm_srai_epi32::<16>(_mm_unpackhi_epi16(high, high)),
+                ];
+                for (j, word) in words.into_iter().enumerate() {
+                    let at = i + 4 * j;
+                    let scale = match scales {
+                        Scales::One(s) => _mm_set1_ps(s),
+                        Scales::Each(each) => _mm_loadu_ps(each.as_ptr().add(at)),
+                    };
+                    let value = _mm_mul_ps(_mm_cvtepi32_ps(word), scale);
+                    _mm_storeu_ps(out.as_mut_ptr().add(at), value);
+                }
+            }
+        }
+        done
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+mod simd {
+    use std::arch::aarch64::*;
+
+    use super::Scales;
+
+    /// [`super::widen_scaled`] on the first multiple of 16 values; returns how many.
+    /// `q`, `out` (and `Each`'s scales) must be as long as `q`.
+    pub(super) unsafe fn widen_scaled(q: &[u8], scales: Scales, out: &mut [f32]) -> usize {
+        let done = q.len() / 16 * 16;
+        for i in (0..done).step_by(16) {
+            unsafe {
+                let bytes = vld1q_s8(q.as_ptr().add(i).cast());
+                let low = vmovl_s8(vget_low_s8(bytes));
+                let high = vmovl_high_s8(bytes);
+                let words = [
+                    vmovl_s16(vget_low_s16(low)),
+                    vmovl_high_s16(low),
+                    vmovl_s16(vget_low_s16(high)),
+                    vmovl_high_s16(high),
+                ];
+                for (j, word) in words.into_iter().enumerate() {
+                    let at = i + 4 * j;
+                    let scale = match scales {
+                        Scales::One(s) => vdupq_n_f32(s),
+                        Scales::Each(each) => vld1q_f32(each.as_ptr().add(at)),
+                    };
+                    let value = vmulq_f32(vcvtq_f32_s32(word), scale);
+                    vst1q_f32(out.as_mut_ptr().add(at), value);
+                }
+            }
+        }
+        done
+    }
+}
+
 /// An int8 weight made float32: `q * scales[channel]`, channels along `axis` (one scale for
 /// the whole tensor when `axis` is `None`). Inputs: the int8 values, the scales (1-D).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -57,11 +162,30 @@ pub(crate) struct Int8Dequantize {
 
 impl Int8Dequantize {
     pub fn dequantize(&self, values: &Tensor, scales: &Tensor) -> TractResult<Tensor> {
+        // SAFETY: floats need no initialisation to be valid; `dequantize_into` writes every
+        // value (or fails, and the tensor is dropped unread).
+        let mut out = unsafe { Tensor::uninitialized::<f32>(values.shape())? };
+        {
+            let mut view = out.try_as_plain_ram_mut()?;
+            self.dequantize_into(values, scales, view.as_slice_mut::<f32>()?)?;
+        }
+        Ok(out)
+    }
+
+    /// The float32 values written into `out` (as many as the weight has), in the weight's
+    /// order: for a reader that has somewhere to put them already.
+    pub fn dequantize_into(
+        &self,
+        values: &Tensor,
+        scales: &Tensor,
+        out: &mut [f32],
+    ) -> TractResult<()> {
         ensure!(
             values.datum_type() == i8::datum_type(),
             "the weight is not int8"
         );
-        let scales = scales.try_as_plain_ram()?.as_slice::<f32>()?.to_vec();
+        let scales = scales.try_as_plain_ram()?;
+        let scales = scales.as_slice::<f32>()?;
         let channels = match self.axis {
             None => 1,
             Some(axis) => *values.shape().get(axis).context("axis out of range")?,
@@ -72,37 +196,35 @@ impl Int8Dequantize {
             scales.len()
         );
         let bytes = values.try_as_plain_ram()?.as_bytes();
+        ensure!(
+            out.len() == bytes.len(),
+            "{} values for a weight of {}",
+            out.len(),
+            bytes.len()
+        );
+        if bytes.is_empty() {
+            return Ok(());
+        }
         let run = run_length(values.shape(), self.axis, bytes.len());
-        let mut out = Tensor::zero::<f32>(values.shape())?;
-        {
-            let mut view = out.try_as_plain_ram_mut()?;
-            let floats = view.as_slice_mut::<f32>()?;
-            // This runs over every weight of a pack at load, so the loops are ones the
-            // compiler vectorises: long runs one scale at a time; short runs (a scale per
-            // column, as matrix weights have) against the scales spread out to one per value.
-            if run >= SHORT_RUN {
-                let runs = floats.chunks_mut(run).zip(bytes.chunks(run));
-                for ((out, q), &s) in runs.zip(scales.iter().cycle()) {
-                    for (o, &q) in out.iter_mut().zip(q) {
-                        *o = dequantized(q, s, 0.0);
-                    }
-                }
-            } else {
-                let spread: Vec<f32> = scales
-                    .iter()
-                    .flat_map(|&s| std::iter::repeat_n(s, run))
-                    .collect();
-                let rows = floats
-                    .chunks_mut(spread.len())
-                    .zip(bytes.chunks(spread.len()));
-                for (out, q) in rows {
-                    for ((o, &q), &s) in out.iter_mut().zip(q).zip(&spread) {
-                        *o = dequantized(q, s, 0.0);
-                    }
-                }
+        // This runs over every weight of a pack at load: long runs one scale at a time;
+        // short runs (a scale per column, as matrix weights have) against the scales spread
+        // out to one per value. Both in SIMD (`widen_scaled`).
+        if run >= SHORT_RUN {
+            let runs = out.chunks_mut(run).zip(bytes.chunks(run));
+            for ((out, q), &s) in runs.zip(scales.iter().cycle()) {
+                widen_scaled(q, Scales::One(s), out);
+            }
+        } else {
+            let spread: Vec<f32> = scales
+                .iter()
+                .flat_map(|&s| std::iter::repeat_n(s, run))
+                .collect();
+            let rows = out.chunks_mut(spread.len()).zip(bytes.chunks(spread.len()));
+            for (out, q) in rows {
+                widen_scaled(q, Scales::Each(&spread[..q.len()]), out);
             }
         }
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -278,6 +400,29 @@ mod tests {
                 .unwrap();
             assert_eq!(out.shape(), &shape[..]);
             assert_eq!(contents::<f32>(&out), expected, "{shape:?} along {axis}");
+        }
+    }
+
+    #[test]
+    fn simd_widening_gives_the_plain_formulas_values_at_every_length() {
+        // Every int8 value, at lengths around the 16 a SIMD step takes, one scale for all
+        // and one each.
+        let q: Vec<u8> = (0..=255u8).chain(0..=255).collect();
+        let each: Vec<f32> = (0..q.len()).map(|i| 0.001 + i as f32 * 0.37).collect();
+        for len in [0, 1, 15, 16, 17, 31, 33, 48, 255, 512] {
+            for (offset, scales) in [(0, Scales::One(0.0173)), (3, Scales::Each(&each[2..]))] {
+                let q = &q[offset..offset + len.min(q.len() - offset)];
+                let mut out = vec![f32::NAN; q.len()];
+                widen_scaled(q, scales, &mut out);
+                for (i, (&got, &q)) in out.iter().zip(q).enumerate() {
+                    let scale = match scales {
+                        Scales::One(s) => s,
+                        Scales::Each(each) => each[i],
+                    };
+                    let want = dequantized(q, scale, 0.0);
+                    assert_eq!(got.to_bits(), want.to_bits(), "{len} values: {i}");
+                }
+            }
         }
     }
 

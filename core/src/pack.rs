@@ -308,8 +308,7 @@ fn load_graph(
         stages.lap(format!("{file}: declutter"));
         model
     };
-    // The weights in the precision the graph computes in: int8 ones (the pre-optimised
-    // form keeps them int8 until here) made float32, or each made float16 at once.
+    // A float16 graph's weights made float16 at once (int8 ones too).
     let bad_weights =
         |e: TractError| Error::pack(file, format!("not a graph tract can load: {e:#}"));
     let mut model = if float16 {
@@ -320,22 +319,24 @@ fn load_graph(
         stages.lap(format!("{file}: weights to float16"));
         half
     } else {
-        let mut model = model;
-        if decluttered {
-            catch_panic(|| crate::nnef::fold_int8_weights(&mut model))
-                .map_err(panicked)?
-                .map_err(bad_weights)?;
-            stages.lap(format!("{file}: dequantize int8"));
-        }
         model
     };
     // A float16 graph gets ours (all but softmax, in FP16 arithmetic) where the CPU
-    // computes in float16; emulated float16 keeps tract's operators.
+    // computes in float16; emulated float16 keeps tract's operators. Ours read the int8
+    // weights they take straight from their int8 values as they pack them.
     if !files.tract_kernels && (!float16 || crate::precision::cpu_has_native_float16()) {
         let replaced = catch_panic(|| crate::kernels::use_own_kernels(&mut model))
             .map_err(panicked)?
             .map_err(cannot_optimise)?;
         stages.lap(format!("{file}: our kernels ({replaced} operators)"));
+    }
+    // The other int8 weights (the pre-optimised form keeps them int8 until here) made
+    // float32 for tract's operators.
+    if decluttered && !float16 {
+        catch_panic(|| crate::nnef::fold_int8_weights(&mut model))
+            .map_err(panicked)?
+            .map_err(bad_weights)?;
+        stages.lap(format!("{file}: dequantize int8"));
     }
     catch_panic(|| model.optimize())
         .map_err(panicked)?

@@ -155,15 +155,20 @@ fn read_proto_model(bytes: &[u8]) -> Option<tract_nnef::ProtoModel> {
     Some(proto)
 }
 
-/// Replace every `Int8Dequantize` of constant inputs by the float32 constant it computes.
-/// Returns how many were folded.
+/// Replace every `Int8Dequantize` of constant inputs by the float32 constant it computes,
+/// but those nothing reads any more (our operators read theirs as they pack them). Returns
+/// how many were folded.
 pub(crate) fn fold_int8_weights(model: &mut TypedModel) -> TractResult<usize> {
     let mut patch = TypedModelPatch::default();
     let mut folded = 0;
+    let outputs = model.output_outlets()?;
     for node in model.nodes() {
         let Some(op) = node.op_as::<Int8Dequantize>() else {
             continue;
         };
+        if node.outputs[0].successors.is_empty() && !outputs.contains(&node.id.into()) {
+            continue;
+        }
         let inputs = model.node_input_facts(node.id)?;
         let (Some(values), Some(scales)) = (&inputs[0].konst, &inputs[1].konst) else {
             continue;

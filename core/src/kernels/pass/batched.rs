@@ -5,13 +5,18 @@
 use tract_nnef::internal::*;
 
 use super::products::{axis_letters, concrete_shapes, float_einsum};
+use super::weights::Scratch;
 use crate::kernels::batched::BatchedProduct;
 
 /// The patch that puts a [`BatchedProduct`] in the place of node `id`, if that node is a
 /// float32 or float16 einsum of known shapes `..mk,..kn->..mn`, either input's last two axes possibly
 /// the other way round (`..km`, `..nk`), the leading axes the same letters and sizes in
 /// both inputs and the output (no broadcasting).
-pub(super) fn batched_patch(model: &TypedModel, id: usize) -> TractResult<Option<TypedModelPatch>> {
+pub(super) fn batched_patch(
+    model: &TypedModel,
+    id: usize,
+    _: &mut Scratch,
+) -> TractResult<Option<TypedModelPatch>> {
     let node = model.node(id);
     let Some((einsum, facts)) = float_einsum(model, node)? else {
         return Ok(None);

@@ -6,6 +6,7 @@ use tract_nnef::tract_core::ops::cnn::{Conv, KernelFormat};
 use tract_nnef::tract_core::ops::nn::DataFormat;
 
 use super::products::packed_weights;
+use super::weights::{Scratch, Weights};
 use super::{clamp_bits, constant, epilogue, finish};
 use crate::kernels::dense::DenseConv;
 use crate::kernels::depthwise::{DepthwiseConv, Geometry};
@@ -15,6 +16,7 @@ use crate::kernels::depthwise::{DepthwiseConv, Geometry};
 pub(super) fn depthwise_patch(
     model: &TypedModel,
     id: usize,
+    _: &mut Scratch,
 ) -> TractResult<Option<TypedModelPatch>> {
     let node = model.node(id);
     let Some(conv) = node.op_as::<Conv>() else {
@@ -30,7 +32,7 @@ pub(super) fn depthwise_patch(
         return Ok(None);
     };
     let (Some(kernel), Some(bias)) = (
-        constant(model, node.inputs[1], 4)?,
+        Weights::at(model, node.inputs[1])?,
         constant(model, node.inputs[2], 4)?,
     ) else {
         return Ok(None);
@@ -46,7 +48,7 @@ pub(super) fn depthwise_patch(
         return Ok(None);
     }
     // OIHW with I = 1 is already one row of taps per channel.
-    let kernel = kernel.into_tensor().into_shape(&[channels, taps])?;
+    let kernel = kernel.into_tensor()?.into_shape(&[channels, taps])?;
     let Some(bias) = biases(&bias, datum_type, channels)? else {
         return Ok(None);
     };
@@ -74,7 +76,11 @@ pub(super) fn depthwise_patch(
 /// The patch that puts a [`DenseConv`] (and the clamp after it) in the place of node `id`,
 /// if that node is a convolution of every output channel over every input channel that
 /// ours runs.
-pub(super) fn dense_patch(model: &TypedModel, id: usize) -> TractResult<Option<TypedModelPatch>> {
+pub(super) fn dense_patch(
+    model: &TypedModel,
+    id: usize,
+    scratch: &mut Scratch,
+) -> TractResult<Option<TypedModelPatch>> {
     let node = model.node(id);
     let Some(conv) = node.op_as::<Conv>() else {
         return Ok(None);
@@ -86,7 +92,7 @@ pub(super) fn dense_patch(model: &TypedModel, id: usize) -> TractResult<Option<T
         return Ok(None);
     };
     let (Some(kernel), Some(bias)) = (
-        constant(model, node.inputs[1], 4)?,
+        Weights::at(model, node.inputs[1])?,
         constant(model, node.inputs[2], 4)?,
     ) else {
         return Ok(None);
@@ -117,6 +123,7 @@ pub(super) fn dense_patch(model: &TypedModel, id: usize) -> TractResult<Option<T
         &kernel,
         (output_channels, taps * input_channels),
         datum_type,
+        scratch,
     )?;
     let bias = patch.add_const(format!("{}.biases", node.name), bias)?;
     let op = DenseConv {

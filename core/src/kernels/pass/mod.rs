@@ -5,6 +5,7 @@
 mod batched;
 mod convolutions;
 mod products;
+mod weights;
 
 use tract_nnef::internal::*;
 use tract_nnef::tract_core::ops::binary::TypedBinOp;
@@ -12,14 +13,19 @@ use tract_nnef::tract_core::ops::cast::Cast;
 use tract_nnef::tract_core::ops::nn::{Softmax as TractSoftmax, SoftmaxKind};
 
 use super::softmax::Softmax;
+use crate::int8_weight::Int8Dequantize;
 use batched::batched_patch;
 use convolutions::{dense_patch, depthwise_patch};
 use products::product_patch;
+use weights::Scratch;
 
 /// Replace, in a typed (decluttered, not yet optimised) graph, every operator one of ours
-/// does better. Returns how many were replaced.
+/// does better. Returns how many were replaced. The graph's int8 weights may still be
+/// `Int8Dequantize` nodes: ours read them as they pack them ([`weights`]), and leave the
+/// nodes unread.
 pub(crate) fn use_own_kernels(model: &mut TypedModel) -> TractResult<usize> {
     let mut replaced = 0;
+    let mut scratch = Scratch::default();
     // Nodes added by the patches come after these and are ours.
     for id in 0..model.nodes().len() {
         let mut patch = None;
@@ -31,7 +37,7 @@ pub(crate) fn use_own_kernels(model: &mut TypedModel) -> TractResult<usize> {
             softmax_patch,
         ];
         for candidate in candidates {
-            patch = candidate(model, id)?;
+            patch = candidate(model, id, &mut scratch)?;
             if patch.is_some() {
                 break;
             }
@@ -46,7 +52,11 @@ pub(crate) fn use_own_kernels(model: &mut TypedModel) -> TractResult<usize> {
 
 /// The patch that puts our [`Softmax`] in the place of node `id`, if that node is
 /// tract's float32 softmax over the last axis.
-fn softmax_patch(model: &TypedModel, id: usize) -> TractResult<Option<TypedModelPatch>> {
+fn softmax_patch(
+    model: &TypedModel,
+    id: usize,
+    _: &mut Scratch,
+) -> TractResult<Option<TypedModelPatch>> {
     let node = model.node(id);
     let Some(op) = node.op_as::<TractSoftmax>() else {
         return Ok(None);
@@ -69,7 +79,8 @@ fn softmax_patch(model: &TypedModel, id: usize) -> TractResult<Option<TypedModel
 }
 
 /// The value of `outlet` if it is computed from constants alone (within `depth` nodes):
-/// the pre-optimised form keeps small constant casts that optimising would fold.
+/// the pre-optimised form keeps small constant casts that optimising would fold, and int8
+/// weights (which tract does not evaluate before the plan runs) until load.
 pub(super) fn constant(
     model: &TypedModel,
     outlet: OutletId,
@@ -88,6 +99,11 @@ pub(super) fn constant(
             Some(value) => inputs.push(value.into_tvalue()),
             None => return Ok(None),
         }
+    }
+    if let Some(op) = node.op_as::<Int8Dequantize>() {
+        return Ok(Some(
+            op.dequantize(&inputs[0], &inputs[1])?.into_arc_tensor(),
+        ));
     }
     let outputs = node.op.eval_out_of_plan(inputs)?;
     Ok(outputs.map(|mut outputs| outputs.remove(outlet.slot).into_arc_tensor()))

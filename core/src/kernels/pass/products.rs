@@ -6,6 +6,7 @@ use tract_nnef::tract_core::ops::binary::TypedBinOp;
 use tract_nnef::tract_core::ops::cast::Cast;
 use tract_nnef::tract_core::ops::einsum::EinSum;
 
+use super::weights::{Scratch, Weights};
 use super::{clamp_bits, constant, epilogue, finish};
 use crate::kernels::half::HalfIsa;
 use crate::kernels::lanes::Isa;
@@ -24,14 +25,18 @@ use crate::kernels::product::{
 ///   the bias added and the clamp after it fused;
 /// - a layer's `M x K` activations times constant `K x N` weights, `K` one axis or
 ///   several, or its `K x M` ones; the bias per column added after it fused.
-pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option<TypedModelPatch>> {
+pub(super) fn product_patch(
+    model: &TypedModel,
+    id: usize,
+    scratch: &mut Scratch,
+) -> TractResult<Option<TypedModelPatch>> {
     let node = model.node(id);
     let Some((einsum, facts)) = float_einsum(model, node)? else {
         return Ok(None);
     };
     let dt = facts[0].datum_type;
     if facts[0].shape.as_concrete().is_none() {
-        return step_layer_patch(model, node, einsum);
+        return step_layer_patch(model, node, einsum, scratch);
     }
     let Some([first, second, output]) = concrete_shapes(facts) else {
         return Ok(None);
@@ -66,7 +71,7 @@ pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option
         if !is_pointwise {
             continue;
         }
-        let Some(weights) = weight_values(model, node.inputs[weights_slot])? else {
+        let Some(weights) = Weights::at(model, node.inputs[weights_slot])? else {
             continue;
         };
         let (m, k) = (size(a[0]), size(a[1]));
@@ -83,7 +88,7 @@ pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option
         let bias = bias_after(model, id, Along::Rows, m, dt)?;
         let epilogue = epilogue(model, bias.last)?;
         let mut patch = TypedModelPatch::new(format!("lightcap product {}", node.name));
-        let a = packed_weights(&mut patch, node, &weights, (m, k), dt)?;
+        let a = packed_weights(&mut patch, node, &weights, (m, k), dt, scratch)?;
         let b = patch.tap_model(model, node.inputs[1 - weights_slot])?;
         let biases = patch.add_const(format!("{}.biases", node.name), bias.biases)?;
         let op = Product {
@@ -129,7 +134,7 @@ pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option
     if !is_layer && !is_vector && !is_transposed_layer {
         return Ok(None);
     }
-    let Some(weights) = weight_values(model, node.inputs[1])? else {
+    let Some(weights) = Weights::at(model, node.inputs[1])? else {
         return Ok(None);
     };
     let (m, k, n) = if is_layer {
@@ -152,8 +157,8 @@ pub(super) fn product_patch(model: &TypedModel, id: usize) -> TractResult<Option
         (Some(m), a),
         (k, n),
         shape,
-        &weights,
-        transposed,
+        (&weights, transposed),
+        scratch,
     )
 }
 
@@ -163,6 +168,7 @@ fn step_layer_patch(
     model: &TypedModel,
     node: &TypedNode,
     einsum: &EinSum,
+    scratch: &mut Scratch,
 ) -> TractResult<Option<TypedModelPatch>> {
     let Some([a, b, out]) = axis_letters(&einsum.axes.to_string()) else {
         return Ok(None);
@@ -178,7 +184,7 @@ fn step_layer_patch(
     if out_m != m || k == n {
         return Ok(None);
     }
-    let Some(weights) = weight_values(model, node.inputs[1])? else {
+    let Some(weights) = Weights::at(model, node.inputs[1])? else {
         return Ok(None);
     };
     let Some(&[rows, columns]) = model.outlet_fact(node.inputs[1])?.shape.as_concrete() else {
@@ -198,8 +204,8 @@ fn step_layer_patch(
         (None, ALayout::Rows),
         (k, n),
         None,
-        &weights,
-        transposed,
+        (&weights, transposed),
+        scratch,
     )
 }
 
@@ -212,8 +218,8 @@ fn layer_patch(
     (m, a): (Option<usize>, ALayout),
     (k, n): (usize, usize),
     output: Option<TVec<usize>>,
-    weights: &Tensor,
-    transposed: bool,
+    (weights, transposed): (&Weights, bool),
+    scratch: &mut Scratch,
 ) -> TractResult<Option<TypedModelPatch>> {
     ensure!(
         weights.len() == k * n,
@@ -238,11 +244,10 @@ fn layer_patch(
     };
     let mut patch = TypedModelPatch::new(format!("lightcap product {}", node.name));
     let a = patch.tap_model(model, node.inputs[0])?;
-    let weights = weights.cast_to_dt(dt)?;
     let packed = if dt == f16::datum_type() {
-        columns_packed::<f16>(&weights, (k, n), panel, transposed)?
+        columns_packed::<f16>(weights, (k, n), panel, transposed, scratch)?
     } else {
-        columns_packed::<f32>(&weights, (k, n), panel, transposed)?
+        columns_packed::<f32>(weights, (k, n), panel, transposed, scratch)?
     };
     let b = patch.add_const(format!("{}.weights", node.name), packed)?;
     // The bias added after it, if any, is added to the finished sums (as tract's addition
@@ -261,27 +266,15 @@ fn layer_patch(
     )
 }
 
-/// The values of the constant weights at `outlet`, in their order (their shape is the
-/// fact's; only the values are read), or none: [`constant`] seen through the changes of
-/// unit axes the pre-optimised form keeps before them, which copying a layer's weights
-/// to evaluate would cost at every load for nothing.
-fn weight_values(model: &TypedModel, mut outlet: OutletId) -> TractResult<Option<Arc<Tensor>>> {
-    while let Some(AxisOp::Add(_) | AxisOp::Rm(_)) = model.node(outlet.node).op_as::<AxisOp>() {
-        outlet = model.node(outlet.node).inputs[0];
-    }
-    constant(model, outlet, 4)
-}
-
 /// Weights `K x N` (`N x K` if `transposed`) packed in panels of `panel` columns
 /// ([`pack_columns_into`]), as values of type `T`.
 fn columns_packed<T: Datum + Copy + Default>(
-    weights: &Tensor,
+    weights: &Weights,
     (k, n): (usize, usize),
     panel: usize,
     transposed: bool,
+    scratch: &mut Scratch,
 ) -> TractResult<Tensor> {
-    let values = weights.try_as_plain_ram()?;
-    let values = values.as_slice::<T>()?;
     // Packed into the tensor itself, not into a vector copied there: a vocabulary's
     // weights are tens of megabytes.
     // SAFETY: floats need no initialisation to be valid; packing writes every value.
@@ -289,11 +282,14 @@ fn columns_packed<T: Datum + Copy + Default>(
     {
         let mut view = packed.try_as_plain_ram_mut()?;
         let out = view.as_slice_mut::<T>()?;
-        if transposed {
-            pack_columns_transposed_into(values, (k, n), panel, out);
-        } else {
-            pack_columns_into(values, (k, n), panel, out);
-        }
+        weights.read(scratch, |values: &[T]| {
+            if transposed {
+                pack_columns_transposed_into(values, (k, n), panel, out);
+            } else {
+                pack_columns_into(values, (k, n), panel, out);
+            }
+            Ok(())
+        })?;
     }
     Ok(packed)
 }
@@ -303,28 +299,32 @@ fn columns_packed<T: Datum + Copy + Default>(
 pub(super) fn packed_weights(
     patch: &mut TypedModelPatch,
     node: &TypedNode,
-    weights: &Tensor,
+    weights: &Weights,
     (m, k): (usize, usize),
     dt: DatumType,
+    scratch: &mut Scratch,
 ) -> TractResult<OutletId> {
     fn rows_packed<T: Datum + Copy>(
-        values: &Tensor,
+        weights: &Weights,
         (m, k): (usize, usize),
+        scratch: &mut Scratch,
     ) -> TractResult<Tensor> {
-        let values = values.try_as_plain_ram()?;
         // SAFETY: floats need no initialisation to be valid; packing writes every value.
         let mut packed = unsafe { Tensor::uninitialized::<T>(&[m, k])? };
         {
             let mut view = packed.try_as_plain_ram_mut()?;
-            pack_rows_into(values.as_slice::<T>()?, m, k, view.as_slice_mut::<T>()?);
+            let out = view.as_slice_mut::<T>()?;
+            weights.read(scratch, |values: &[T]| {
+                pack_rows_into(values, m, k, out);
+                Ok(())
+            })?;
         }
         Ok(packed)
     }
-    let values = weights.cast_to_dt(dt)?;
     let packed = if dt == f16::datum_type() {
-        rows_packed::<f16>(&values, (m, k))?
+        rows_packed::<f16>(weights, (m, k), scratch)?
     } else {
-        rows_packed::<f32>(&values, (m, k))?
+        rows_packed::<f32>(weights, (m, k), scratch)?
     };
     patch.add_const(format!("{}.weights", node.name), packed)
 }

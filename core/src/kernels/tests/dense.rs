@@ -17,16 +17,16 @@ use crate::precision::to_float16;
 /// One convolution: `n` images of `ci` channels of `h x w`, `co` output channels, a square
 /// kernel, stride, padding before and after.
 #[derive(Debug, Clone, Copy)]
-struct Case {
-    n: usize,
-    ci: usize,
-    co: usize,
-    h: usize,
-    w: usize,
-    k: usize,
-    stride: [usize; 2],
-    before: [usize; 2],
-    after: [usize; 2],
+pub(super) struct Case {
+    pub(super) n: usize,
+    pub(super) ci: usize,
+    pub(super) co: usize,
+    pub(super) h: usize,
+    pub(super) w: usize,
+    pub(super) k: usize,
+    pub(super) stride: [usize; 2],
+    pub(super) before: [usize; 2],
+    pub(super) after: [usize; 2],
 }
 
 impl Case {
@@ -335,7 +335,7 @@ fn operands_of_the_wrong_size_are_an_error_not_a_read_out_of_bounds() {
 
 /// A graph of one tract `Conv` (and a ReLU6 or a ReLU after it), decluttered as loading
 /// does.
-fn conv_graph(case: &Case, activation: Option<f32>, seed: u64) -> TypedModel {
+pub(super) fn conv_graph(case: &Case, activation: Option<f32>, seed: u64) -> TypedModel {
     let mut model = TypedModel::default();
     let x = model
         .add_source("image", f32::fact([case.n, case.ci, case.h, case.w]))

@@ -14,15 +14,15 @@ use crate::precision::to_float16;
 
 /// One convolution's shape: image `[n, c, h, w]`, square kernel, stride and padding.
 #[derive(Debug, Clone, Copy)]
-struct Case {
-    n: usize,
-    c: usize,
-    h: usize,
-    w: usize,
-    k: usize,
-    stride: [usize; 2],
-    pad_before: [usize; 2],
-    pad_after: [usize; 2],
+pub(super) struct Case {
+    pub(super) n: usize,
+    pub(super) c: usize,
+    pub(super) h: usize,
+    pub(super) w: usize,
+    pub(super) k: usize,
+    pub(super) stride: [usize; 2],
+    pub(super) pad_before: [usize; 2],
+    pub(super) pad_after: [usize; 2],
 }
 
 impl Case {
@@ -270,7 +270,7 @@ fn a_kernel_of_the_wrong_size_is_an_error_not_a_read_out_of_bounds() {
 
 /// A graph of one tract depthwise `Conv` (and a ReLU6 after it, as ONNX's Clip becomes),
 /// decluttered as loading does.
-fn conv_graph(case: &Case, relu6: bool, seed: u64) -> TypedModel {
+pub(super) fn conv_graph(case: &Case, relu6: bool, seed: u64) -> TypedModel {
     conv_graph_in(f32::datum_type(), case, relu6, seed)
 }
 

@@ -5,6 +5,7 @@ mod batched;
 mod dense;
 mod depthwise;
 mod half_product;
+mod int8_weights;
 mod product;
 mod softmax;
 
