@@ -3,8 +3,8 @@
 //! weight bytes, and keep the float32 interface the captioner drives.
 //!
 //! On x86 tract emulates float16 (slow: over a minute for these tests, the bundled pack on
-//! two images); under qemu
-//! (`scripts/test-aarch64.sh`) they run tract's ARMv8.2 FP16 kernels.
+//! two images); under qemu (`scripts/test-aarch64.sh`) they run tract's ARMv8.2 FP16
+//! kernels.
 
 mod common;
 
