@@ -12,8 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-build/bindings}"
 
-# The whole workspace, so dependencies get the feature set `cargo test --workspace` gave
-# them: building only some packages changes it and rebuilds tract (minutes).
+# The whole workspace: with tests/workspace-features among its members, dependencies get
+# the features `cargo test --workspace` gave them, so nothing is compiled again (building
+# only some packages would change them and rebuild tract: minutes).
+# scripts/check-workspace-features.py checks it.
 cargo build --quiet --workspace
 case "$(uname -s)" in
     Darwin) lib=target/debug/liblightcap_ffi.dylib ;;

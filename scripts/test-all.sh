@@ -43,8 +43,12 @@ stage "Python environment, binding toolchain"
 scripts/setup-python.sh
 scripts/setup-toolchain.sh
 
-stage "Rust: format"
+stage "Rust: format; the builds below share their compiled dependencies"
 cargo fmt --all --check
+# The mobile tests and the bindings' generator select other packages than
+# `cargo test --workspace`; unless their dependency features match, each compiles tract
+# again (minutes). The check reads cargo's unit graphs and builds nothing.
+python3 scripts/check-workspace-features.py
 
 # Clippy compiles the workspace's own crates in every build below: cargo runs its driver
 # as RUSTC_WORKSPACE_WRAPPER, as `cargo clippy` does, and CLIPPY_ARGS carries what
