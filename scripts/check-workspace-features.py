@@ -77,19 +77,21 @@ def main():
     for what, args in FOLLOWERS.items():
         units = unit_graph(args)
         keys = unit_keys(units)
+        again = [
+            unit for i, unit in enumerate(units)
+            if keys[i] not in built and not is_workspace_member(unit)
+        ]
         # A dependency compiled again whose own dependencies are all reused: the
         # features (or profile) that differ are its own.
         first = [
-            unit for i, unit in enumerate(units)
-            if keys[i] not in built and not is_workspace_member(unit)
-            and all(keys[d["index"]] in built for d in unit["dependencies"])
+            unit for unit in again
+            if all(keys[d["index"]] in built for d in unit["dependencies"])
         ]
-        again = sum(1 for i, unit in enumerate(units) if keys[i] not in built and not is_workspace_member(unit))
         if not again:
             print(f"{what} (cargo {' '.join(args)}): reuses every dependency")
             continue
         failed = True
-        print(f"{what} (cargo {' '.join(args)}): {again} dependency units would be compiled again, starting with:")
+        print(f"{what} (cargo {' '.join(args)}): {len(again)} dependency units would be compiled again, starting with:")
         for unit in first:
             name = unit["pkg_id"].rsplit("#", 1)[-1]
             print(f"  {name} ({unit['target']['name']}, {unit['mode']}) with features "
