@@ -15,7 +15,8 @@
 //! ```
 //!
 //! Layout: `pack` loads and checks a pack against `manifest` (the contract with
-//! the Python exporter), its graphs from ONNX (`dequantize` folds int8 weights first) or
+//! the Python exporter; `checksum` hashes its files, a folder's graphs as they are
+//! read), its graphs from ONNX (`dequantize` folds int8 weights first) or
 //! from the pre-optimised form (`nnef`, with `int8_weight`; the `onnx` feature, on by
 //! default, adds ONNX loading and writing that form); `preprocess` turns images into
 //! the model's input; `kernels` holds operators of ours that replace tract's where
@@ -27,6 +28,7 @@
 //! model produced for a caption into a calibrated confidence and an `unsure` flag.
 
 mod captioner;
+mod checksum;
 pub mod confidence;
 mod decode;
 #[cfg(feature = "onnx")]

@@ -2,19 +2,25 @@
 //!
 //! A pack is checked completely before anything runs: every file's size and sha256
 //! against the manifest (each as loading reaches it, so that a pack folder's large
-//! graphs are read one at a time), every graph's inputs and outputs against both the
-//! manifest and what this crate expects (`contract`).
+//! graphs are read one at a time; a folder's pre-optimised graphs are hashed as they are
+//! read into their tensors, and no graph is built from those before the file has
+//! passed), every graph's inputs and outputs against both the manifest and what this
+//! crate expects (`contract`).
 
 use std::collections::HashMap;
+use std::fs::File;
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
 use tract_nnef::prelude::*;
 
+use crate::checksum::{self, ChecksumReader};
 use crate::error::{Error, Result};
 use crate::footprint::LoadStages;
-use crate::manifest::{DType, Dim, GraphSpec, MANIFEST_FILE, Manifest, TensorSpec, format_shape};
+use crate::manifest::{
+    DType, Dim, FileEntry, GraphSpec, MANIFEST_FILE, Manifest, TensorSpec, format_shape,
+};
 use crate::panic_guard::catch_panic;
 use crate::precision::Precision;
 use crate::wordpiece::WordPieceText;
@@ -109,32 +115,42 @@ impl PackFiles {
 
     /// Hand over a file listed in the manifest once its size and sha256 match the listing.
     fn take_checked(&mut self, manifest: &Manifest, name: &str) -> Result<Vec<u8>> {
-        let entry = manifest
-            .files
-            .iter()
-            .find(|entry| entry.path == name)
-            .ok_or_else(|| Error::pack(name, "is not listed in the manifest's files"))?;
+        let entry = listing(manifest, name)?;
         let bytes = self.take(name)?;
-        if bytes.len() as u64 != entry.bytes {
-            return Err(Error::pack(
-                name,
-                format!(
-                    "is {} bytes, the manifest says {}",
-                    bytes.len(),
-                    entry.bytes
-                ),
-            ));
-        }
-        let actual = hex(&Sha256::digest(&bytes));
-        if !actual.eq_ignore_ascii_case(&entry.sha256) {
-            return Err(Error::ChecksumMismatch {
-                file: entry.path.clone(),
-                expected: entry.sha256.clone(),
-                actual,
-            });
-        }
+        checksum::check_bytes(entry, &bytes)?;
         Ok(bytes)
     }
+
+    /// A listed file of the pack folder, opened to be read through a [`ChecksumReader`]
+    /// (its size already checked); `None` for a file held in memory or a pack without a
+    /// folder.
+    fn open_checked(
+        &self,
+        manifest: &Manifest,
+        name: &str,
+    ) -> Result<Option<(ChecksumReader<BufReader<File>>, PathBuf)>> {
+        let entry = listing(manifest, name)?;
+        let Some(dir) = self.dir.as_ref().filter(|_| !self.files.contains_key(name)) else {
+            return Ok(None);
+        };
+        let path = dir.join(name);
+        let io = |source| Error::Io {
+            path: path.clone(),
+            source,
+        };
+        let file = File::open(&path).map_err(io)?;
+        checksum::check_size(entry, file.metadata().map_err(io)?.len())?;
+        Ok(Some((ChecksumReader::new(BufReader::new(file)), path)))
+    }
+}
+
+/// The manifest's listing of file `name`.
+fn listing<'a>(manifest: &'a Manifest, name: &str) -> Result<&'a FileEntry> {
+    manifest
+        .files
+        .iter()
+        .find(|entry| entry.path == name)
+        .ok_or_else(|| Error::pack(name, "is not listed in the manifest's files"))
 }
 
 /// Everything loaded from a pack, ready to run.
@@ -216,10 +232,6 @@ impl LoadedPack {
             stages,
         })
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The tokenizer's vocabulary, as far as captions need it: the tokens the decoder has
@@ -418,11 +430,27 @@ fn typed_from_nnef(
     nnef: &tract_nnef::internal::Nnef,
     stages: &mut LoadStages,
 ) -> Result<TypedModel> {
-    let bytes = files.take_checked(manifest, file)?;
-    stages.lap(format!("{file}: read, sha256"));
     let fail = |e: TractError| Error::pack(file, format!("not a graph tract can load: {e:#}"));
     let panicked =
         |message: String| Error::pack(file, format!("not a graph tract can load: {message}"));
+    // From a pack folder, the tensors are read from the file as it is hashed; nothing made
+    // of them is used before the whole file has passed its checksum.
+    if let Some((mut reader, path)) = files.open_checked(manifest, file)? {
+        let proto = catch_panic(|| crate::nnef::read_proto_model(&mut reader));
+        let hashing = reader.finish(listing(manifest, file)?, &path)?;
+        stages.set_aside(format!("{file}: sha256"), hashing);
+        if let Ok(Some(proto)) = proto {
+            let model = catch_panic(|| nnef.model_for_proto_model(&proto))
+                .map_err(panicked)?
+                .map_err(fail)?;
+            stages.lap(format!("{file}: read NNEF"));
+            return Ok(model);
+        }
+        // Left to tract's reader below, which reads the file whole: an archive ours does
+        // not read, or a damaged one (tract's says what is wrong with it).
+    }
+    let bytes = files.take_checked(manifest, file)?;
+    stages.lap(format!("{file}: read, sha256"));
     let model = catch_panic(|| crate::nnef::read_graph(nnef, &bytes))
         .map_err(panicked)?
         .map_err(fail)?;

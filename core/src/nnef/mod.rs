@@ -116,12 +116,12 @@ pub(crate) fn read_graph(framework: &Nnef, bytes: &[u8]) -> TractResult<TypedMod
 /// read by [`text`]. `None` where the archive holds anything else (tract knows the other
 /// resources an NNEF archive can carry) or anything goes wrong: tract's reader then reads
 /// it, or says what is wrong with it.
-fn read_proto_model(bytes: &[u8]) -> Option<tract_nnef::ProtoModel> {
+pub(crate) fn read_proto_model(archive: impl std::io::Read) -> Option<tract_nnef::ProtoModel> {
     use std::io::Read;
     use std::path::Path;
     let mut doc = None;
     let mut tensors = HashMap::new();
-    for entry in tar::Archive::new(bytes).entries().ok()? {
+    for entry in tar::Archive::new(archive).entries().ok()? {
         let mut entry = entry.ok()?;
         if entry.header().entry_type().is_dir() {
             continue;
@@ -252,7 +252,7 @@ mod tests {
     fn the_bundled_packs_archives_read_as_tracts_reader_reads_them() {
         for name in ["vision", "decoder"] {
             let bytes = bundled(name);
-            let ours = read_proto_model(&bytes).expect("read without tract's parser");
+            let ours = read_proto_model(bytes.as_slice()).expect("read without tract's parser");
             let theirs = framework().proto_model_for_read(&mut &*bytes).unwrap();
             assert_eq!(ours.doc, theirs.doc, "{name}");
             assert!(theirs.quantization.is_none() && theirs.resources.is_empty());
@@ -302,11 +302,11 @@ mod tests {
             bytes
         };
         let plain = archive(&[("graph.nnef", graph), ("w.dat", &tensor)]);
-        let proto = read_proto_model(&plain).expect("text and tensors");
+        let proto = read_proto_model(plain.as_slice()).expect("text and tensors");
         assert_eq!(proto.tensors[&Identifier::from("w")].shape(), &[2]);
         // Files macOS's tar adds, and a leading "./", are skipped as tract skips them.
         let dotted = archive(&[("./graph.nnef", graph), ("._graph.nnef", b"junk")]);
-        assert!(read_proto_model(&dotted).is_some());
+        assert!(read_proto_model(dotted.as_slice()).is_some());
         for files in [
             &[
                 ("graph.nnef", &graph[..]),
@@ -317,8 +317,11 @@ mod tests {
             &[("graph.nnef", b"not nnef")],
             &[("graph.nnef", graph), ("w.dat", b"short")],
         ] {
-            assert!(read_proto_model(&archive(files)).is_none(), "{files:?}");
+            assert!(
+                read_proto_model(archive(files).as_slice()).is_none(),
+                "{files:?}"
+            );
         }
-        assert!(read_proto_model(b"not a tar").is_none());
+        assert!(read_proto_model(&b"not a tar"[..]).is_none());
     }
 }
